@@ -1,0 +1,402 @@
+// Package config parses walrelay.yaml (CONTRACT §1) in one place: ${VAR}
+// expansion, strict decoding (unknown keys and type errors reported as
+// file:line), defaults and static validation. Checks against the live
+// database happen at startup, in package store and cdc, and report the
+// config position through Config.Pos.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/walrelay/walrelay"
+)
+
+// Defaults.
+const (
+	DefaultListen                = ":8080"
+	DefaultSlot                  = "walrelay"
+	DefaultPublication           = "walrelay"
+	DefaultMaxSubscriptions      = 50
+	DefaultMaxMessageBytes       = 64 << 10
+	DefaultMessagesPerSecond     = 50
+	DefaultMaxBodyBytes          = 1 << 20
+	DefaultSendQueue             = 1024
+	DefaultHeartbeat             = 25 * time.Second
+	DefaultShutdownTimeout       = 10 * time.Second
+	DefaultManageReplicaIdentity = true
+)
+
+// Config is a parsed walrelay.yaml. Use Load or Parse; both apply defaults
+// and validate.
+type Config struct {
+	Database Database                  `yaml:"database"`
+	Server   Server                    `yaml:"server"`
+	Auth     Auth                      `yaml:"auth"`
+	Realtime Realtime                  `yaml:"realtime"`
+	Models   map[string]*Model         `yaml:"models"`
+	Channels map[string]*CustomChannel `yaml:"channels"`
+	Limits   Limits                    `yaml:"limits"`
+
+	file string
+	ast  *ast.File
+}
+
+// Database is the `database` section.
+type Database struct {
+	// URL is any libpq URL; replication uses the same URL.
+	URL string `yaml:"url"`
+}
+
+// Server is the `server` section.
+type Server struct {
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout bounds graceful shutdown (default 10s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Auth is the `auth` section. It is parsed and validated here; tokens are
+// verified by package authz.
+type Auth struct {
+	JWT       JWT  `yaml:"jwt"`
+	Anonymous bool `yaml:"anonymous"`
+}
+
+// JWT configures token verification: an HS256 secret or a JWKS URL.
+type JWT struct {
+	Secret   string `yaml:"secret"`
+	JWKSURL  string `yaml:"jwks_url"`
+	Issuer   string `yaml:"issuer"`
+	Audience string `yaml:"audience"`
+}
+
+// Realtime is the `realtime` section.
+type Realtime struct {
+	Slot                  string `yaml:"slot"`
+	Publication           string `yaml:"publication"`
+	ManageReplicaIdentity *bool  `yaml:"manage_replica_identity"`
+}
+
+// ManagesReplicaIdentity reports manage_replica_identity (default true).
+func (r Realtime) ManagesReplicaIdentity() bool {
+	return r.ManageReplicaIdentity == nil || *r.ManageReplicaIdentity
+}
+
+// Model is one entry of `models`.
+type Model struct {
+	Table       string      `yaml:"table"`
+	Path        string      `yaml:"path"`
+	Subscribe   []string    `yaml:"subscribe"`
+	Broadcast   []string    `yaml:"broadcast"`
+	Owner       string      `yaml:"owner"`
+	Permissions Permissions `yaml:"permissions"`
+	Hide        []string    `yaml:"hide"`
+}
+
+// Permissions holds a model's rules (CEL text), compiled by authz.
+type Permissions struct {
+	Subscribe string `yaml:"subscribe"`
+	Read      string `yaml:"read"`
+	Create    string `yaml:"create"`
+	Update    string `yaml:"update"`
+	Delete    string `yaml:"delete"`
+}
+
+// CustomChannel is one entry of `channels`, e.g. "chat:room:{roomId}".
+type CustomChannel struct {
+	Events       []string           `yaml:"events"`
+	Presence     bool               `yaml:"presence"`
+	Self         bool               `yaml:"self"`
+	SubscribeSQL string             `yaml:"subscribe_sql"`
+	Permissions  ChannelPermissions `yaml:"permissions"`
+}
+
+// ChannelPermissions holds a custom channel's rules.
+type ChannelPermissions struct {
+	Subscribe string `yaml:"subscribe"`
+	Publish   string `yaml:"publish"`
+}
+
+// Limits is the `limits` section.
+type Limits struct {
+	MaxSubscriptionsPerClient int `yaml:"max_subscriptions_per_client"`
+	// MaxMessageBytes bounds one client WebSocket frame (else close 1009).
+	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// MessagesPerSecond bounds client->server messages per connection.
+	MessagesPerSecond int `yaml:"messages_per_second"`
+	// MaxBodyBytes bounds a REST request body (else 413).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// SendQueue is the per-connection send queue, in messages; a client
+	// that lets it fill is closed with 4408.
+	SendQueue int `yaml:"send_queue"`
+	// Heartbeat is the WebSocket ping interval.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+var varRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// Parse parses config text; file names it in errors. ${VAR} and
+// ${VAR:-default} expand through lookup; an unset variable without a
+// default is an error naming it and its line.
+func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	var errs []error
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		lines[i] = varRe.ReplaceAllStringFunc(line, func(m string) string {
+			sub := varRe.FindStringSubmatch(m)
+			if v, ok := lookup(sub[1]); ok && v != "" {
+				return v
+			}
+			if sub[2] != "" {
+				return sub[3]
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: environment variable %s is not set", file, i+1, sub[1]))
+			return ""
+		})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	expanded := []byte(strings.Join(lines, "\n"))
+	c := &Config{file: file}
+	if err := yaml.UnmarshalWithOptions(expanded, c, yaml.Strict()); err != nil {
+		return nil, yamlError(file, err)
+	}
+	f, err := parser.ParseBytes(expanded, 0)
+	if err != nil {
+		return nil, yamlError(file, err)
+	}
+	c.ast = f
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// yamlError rewrites goccy/go-yaml's "[3:5] msg" as "file:3:5: msg".
+func yamlError(file string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return fmt.Errorf("%s:%d:%d: %s", file, tk.Position.Line, tk.Position.Column, ye.GetMessage())
+		}
+		return fmt.Errorf("%s: %s", file, ye.GetMessage())
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+// Pos returns "file:line" of the YAML node at path (e.g.
+// "$.models.Message.table"), or just the file name when it is absent. Use
+// it to point startup errors at the config line.
+func (c *Config) Pos(path string) string {
+	if c.ast != nil {
+		if p, err := yaml.PathString(path); err == nil {
+			if n, err := p.FilterFile(c.ast); err == nil && n != nil && n.GetToken() != nil {
+				return fmt.Sprintf("%s:%d", c.file, n.GetToken().Position.Line)
+			}
+		}
+	}
+	return c.file
+}
+
+// File returns the config's file name.
+func (c *Config) File() string { return c.file }
+
+func (c *Config) applyDefaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	if c.Server.ShutdownTimeout == 0 {
+		c.Server.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Realtime.Slot == "" {
+		c.Realtime.Slot = DefaultSlot
+	}
+	if c.Realtime.Publication == "" {
+		c.Realtime.Publication = DefaultPublication
+	}
+	l := &c.Limits
+	if l.MaxSubscriptionsPerClient == 0 {
+		l.MaxSubscriptionsPerClient = DefaultMaxSubscriptions
+	}
+	if l.MaxMessageBytes == 0 {
+		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.MessagesPerSecond == 0 {
+		l.MessagesPerSecond = DefaultMessagesPerSecond
+	}
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.SendQueue == 0 {
+		l.SendQueue = DefaultSendQueue
+	}
+	if l.Heartbeat == 0 {
+		l.Heartbeat = DefaultHeartbeat
+	}
+}
+
+var (
+	modelNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	identRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+	pathRe      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	slotRe      = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
+)
+
+func (c *Config) validate() error {
+	var errs []error
+	fail := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", c.Pos(path), fmt.Sprintf(format, args...)))
+	}
+	if c.Database.URL == "" {
+		fail("$.database", "database.url is required")
+	}
+	if c.Auth.JWT.Secret != "" && c.Auth.JWT.JWKSURL != "" {
+		fail("$.auth.jwt", "auth.jwt: set secret or jwks_url, not both")
+	}
+	if !slotRe.MatchString(c.Realtime.Slot) {
+		fail("$.realtime.slot", "realtime.slot %q: use 1-63 lowercase letters, digits and underscores", c.Realtime.Slot)
+	}
+	if !identRe.MatchString(c.Realtime.Publication) {
+		fail("$.realtime.publication", "realtime.publication %q is not a plain identifier", c.Realtime.Publication)
+	}
+	paths := map[string]string{}
+	for _, name := range c.ModelNames() {
+		m := c.Models[name]
+		at := "$.models." + name
+		if m == nil {
+			fail(at, "model %s: empty entry (at least `table:` is needed)", name)
+			continue
+		}
+		if !modelNameRe.MatchString(name) {
+			fail(at, "model name %q: use letters, digits and underscores", name)
+		}
+		if m.Table == "" {
+			fail(at, "model %s: table is required", name)
+		} else if _, _, err := splitTable(m.Table); err != nil {
+			fail(at+".table", "model %s: %v", name, err)
+		}
+		if m.Path == "" {
+			_, tbl, _ := splitTable(m.Table)
+			m.Path = tbl
+		}
+		if !pathRe.MatchString(m.Path) {
+			fail(at+".path", "model %s: path %q: use letters, digits, _ and -", name, m.Path)
+		} else if other, dup := paths[m.Path]; dup {
+			fail(at+".path", "model %s: path %q is already used by model %s", name, m.Path, other)
+		}
+		paths[m.Path] = name
+		for _, k := range m.Subscribe {
+			if _, err := walrelay.ParseChannelKind(k); err != nil {
+				fail(at+".subscribe", "model %s: subscribe: %v", name, err)
+			}
+		}
+		for _, op := range m.Broadcast {
+			if _, err := walrelay.ParseOp(op); err != nil {
+				fail(at+".broadcast", "model %s: broadcast: %v", name, err)
+			}
+		}
+		if len(m.Subscribe) > 0 && len(m.Broadcast) == 0 {
+			m.Broadcast = []string{"created", "updated", "deleted"}
+		}
+		if len(m.Broadcast) > 0 && len(m.Subscribe) == 0 {
+			fail(at+".broadcast", "model %s: broadcast is set but subscribe is empty: no client could receive the events", name)
+		}
+		for _, col := range append(append([]string{}, m.Hide...), m.Owner) {
+			if col != "" && !identRe.MatchString(col) {
+				fail(at, "model %s: column %q is not a plain identifier", name, col)
+			}
+		}
+	}
+	for pattern, ch := range c.Channels {
+		at := "$.channels"
+		if ch == nil {
+			fail(at, "channel %q: empty entry", pattern)
+			continue
+		}
+		if strings.Count(pattern, "{") != strings.Count(pattern, "}") || pattern == "" {
+			fail(at, "channel %q: unbalanced {param}", pattern)
+		}
+		if len(ch.Events) == 0 {
+			fail(at, "channel %q: events is required", pattern)
+		}
+		if c.Models[strings.SplitN(pattern, ":", 2)[0]] != nil {
+			fail(at, "channel %q: its first segment is a model name; custom channels must not shadow model channels", pattern)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func splitTable(t string) (schema, table string, err error) {
+	schema, table, ok := strings.Cut(t, ".")
+	if !ok {
+		schema, table = "public", t
+	}
+	if !identRe.MatchString(schema) || !identRe.MatchString(table) || strings.Contains(table, ".") {
+		return "", "", fmt.Errorf("table %q: want schema.table or table, plain identifiers", t)
+	}
+	return schema, table, nil
+}
+
+// ModelNames returns the model names, sorted.
+func (c *Config) ModelNames() []string {
+	names := make([]string, 0, len(c.Models))
+	for n := range c.Models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// BuildModels returns the configured models as root-package Models, sorted
+// by name, not yet resolved against the database (no columns).
+func (c *Config) BuildModels() []*walrelay.Model {
+	var out []*walrelay.Model
+	for _, name := range c.ModelNames() {
+		mc := c.Models[name]
+		schema, table, _ := splitTable(mc.Table)
+		m := &walrelay.Model{
+			Name: name, Schema: schema, Table: table, Path: mc.Path, Owner: mc.Owner,
+			Hide:        append([]string(nil), mc.Hide...),
+			Permissions: map[string]string{},
+		}
+		for _, k := range mc.Subscribe {
+			kind, _ := walrelay.ParseChannelKind(k)
+			m.Subscribe = append(m.Subscribe, kind)
+		}
+		for _, o := range mc.Broadcast {
+			op, _ := walrelay.ParseOp(o)
+			m.Broadcast = append(m.Broadcast, op)
+		}
+		p := mc.Permissions
+		for k, v := range map[string]string{"subscribe": p.Subscribe, "read": p.Read, "create": p.Create, "update": p.Update, "delete": p.Delete} {
+			if v != "" {
+				m.Permissions[k] = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/walrelay/walrelay"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const sample = `database:
+  url: ${DATABASE_URL}
+server:
+  listen: "${LISTEN:-:9090}"
+auth:
+  jwt:
+    secret: ${JWT_SECRET}
+  anonymous: false
+realtime:
+  slot: walrelay
+models:
+  Message:
+    table: public.messages
+    path: messages
+    subscribe: [list, item]
+    broadcast: [created, updated, deleted]
+    owner: author_id
+    permissions:
+      subscribe: authenticated
+      read: "isOwner || isAdmin"
+    hide: [ip_address]
+  User:
+    table: users
+channels:
+  "chat:room:{roomId}":
+    events: [message, typing]
+    presence: true
+    permissions: { subscribe: authenticated, publish: authenticated }
+limits:
+  max_subscriptions_per_client: 10
+`
+
+func TestParseSample(t *testing.T) {
+	c, err := Parse("walrelay.yaml", []byte(sample), env(map[string]string{"DATABASE_URL": "postgres://x/y", "JWT_SECRET": "s3cr$t"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "postgres://x/y" || c.Auth.JWT.Secret != "s3cr$t" || c.Server.Listen != ":9090" {
+		t.Fatalf("expansion: %+v %+v %+v", c.Database, c.Auth, c.Server)
+	}
+	if c.Limits.MaxSubscriptionsPerClient != 10 || c.Limits.MaxMessageBytes != DefaultMaxMessageBytes || !c.Realtime.ManagesReplicaIdentity() {
+		t.Fatalf("limits/defaults: %+v", c.Limits)
+	}
+	ms := c.BuildModels()
+	if len(ms) != 2 || ms[0].Name != "Message" || ms[1].Name != "User" {
+		t.Fatalf("models: %+v", ms)
+	}
+	m := ms[0]
+	if m.Schema != "public" || m.Table != "messages" || !m.Realtime() || m.Permissions["read"] != "isOwner || isAdmin" || m.Hide[0] != "ip_address" {
+		t.Fatalf("Message: %+v", m)
+	}
+	if u := ms[1]; u.Path != "users" || u.Schema != "public" || u.Realtime() {
+		t.Fatalf("User: %+v", u)
+	}
+	if got := c.Pos("$.models.Message.table"); got != "walrelay.yaml:13" {
+		t.Fatalf("Pos = %q", got)
+	}
+	if !m.AllowsKind(walrelay.KindCreated) {
+		t.Fatal("list should allow created")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base := "database:\n  url: postgres://x\n"
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"unknown key":       {base + "modles:\n  A: {table: a}\n", `walrelay.yaml:3:1: unknown field "modles"`},
+		"unknown model key": {base + "models:\n  A:\n    table: a\n    tabel: b\n", `walrelay.yaml:6:5: unknown field "tabel"`},
+		"unknown perm key":  {base + "models:\n  A:\n    table: a\n    permissions: {raed: x}\n", `unknown field "raed"`},
+		"type error":        {base + "limits:\n  max_subscriptions_per_client: lots\n", "walrelay.yaml:4:"},
+		"missing var":       {"database:\n  url: ${NOPE}\n", "walrelay.yaml:2: environment variable NOPE is not set"},
+		"missing url":       {"server:\n  listen: :1\n", "database.url is required"},
+		"bad kind":          {base + "models:\n  A:\n    table: a\n    subscribe: [lists]\n", `walrelay.yaml:6: model A: subscribe: unknown channel kind "lists"`},
+		"bad event":         {base + "models:\n  A:\n    table: a\n    subscribe: [list]\n    broadcast: [inserted]\n", `unknown event "inserted"`},
+		"bad table":         {base + "models:\n  A:\n    table: \"a; drop table x\"\n", `want schema.table`},
+		"dup path":          {base + "models:\n  A:\n    table: a\n  B:\n    table: s.a\n", `path "a" is already used by model A`},
+		"bad slot":          {base + "realtime:\n  slot: Bad-Slot\n", `realtime.slot "Bad-Slot"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("walrelay.yaml", []byte(tc.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want containing %q", err, tc.want)
+			}
+		})
+	}
+}
