@@ -1,0 +1,75 @@
+package cdc
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultSlot           = "walrelay"
+	DefaultPublication    = "walrelay"
+	DefaultStandbyTimeout = 10 * time.Second
+	DefaultMinBackoff     = 200 * time.Millisecond
+	DefaultMaxBackoff     = 15 * time.Second
+)
+
+// Config configures Setup and the Consumer. The zero value of every field
+// but URL has a default.
+type Config struct {
+	// URL is a libpq URL of the database; the replication connection adds
+	// replication=database to it.
+	URL string
+	// Slot and Publication name the replication slot and the publication;
+	// lower-case letters, digits and underscores. Default "walrelay".
+	Slot        string
+	Publication string
+	// ManageReplicaIdentity lets Setup set REPLICA IDENTITY FULL on
+	// realtime tables; when false, Setup refuses to proceed if a realtime
+	// table lacks it, naming the table and the command to run.
+	ManageReplicaIdentity bool
+	// StandbyTimeout is the interval between status updates to the server
+	// (default 10s); keep it below the server's wal_sender_timeout.
+	StandbyTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting after a
+	// lost connection (defaults 200ms and 15s); the wait doubles per
+	// failure and is jittered.
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives connection and decoding problems; default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+var validName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// withDefaults returns c with defaults filled in and checks the names, which
+// end up in replication commands and plugin options.
+func (c Config) withDefaults() (Config, error) {
+	if c.Slot == "" {
+		c.Slot = DefaultSlot
+	}
+	if c.Publication == "" {
+		c.Publication = DefaultPublication
+	}
+	if c.StandbyTimeout <= 0 {
+		c.StandbyTimeout = DefaultStandbyTimeout
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if !validName.MatchString(c.Slot) {
+		return c, fmt.Errorf("invalid slot name %q: use lower-case letters, digits and underscores", c.Slot)
+	}
+	if !validName.MatchString(c.Publication) {
+		return c, fmt.Errorf("invalid publication name %q: use lower-case letters, digits and underscores", c.Publication)
+	}
+	return c, nil
+}

@@ -1,0 +1,210 @@
+package cdc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/walrelay/walrelay"
+)
+
+// session runs one replication connection until it fails or ctx is done.
+func (c *Consumer) session(ctx context.Context) error {
+	if err := c.prepare(ctx); err != nil {
+		return err
+	}
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	err = pglogrepl.StartReplication(ctx, conn, c.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
+		PluginArgs: []string{"proto_version '1'", "publication_names '" + c.cfg.Publication + "'", "messages 'true'"},
+	})
+	if err != nil {
+		return fmt.Errorf("start replication: %w", err)
+	}
+	c.streaming.Store(true)
+	c.cfg.Logger.Info("cdc: streaming", "slot", c.cfg.Slot, "from", c.delivered)
+	s := &stream{c: c, conn: conn, txd: newTxnDecoder(c.schema, c.dec, c.cfg.Logger)}
+	err = s.loop(ctx)
+	if ctx.Err() != nil {
+		// Shutting down: leave the slot at the last delivered position.
+		if err := s.sendStatus(); err != nil {
+			c.cfg.Logger.Warn("cdc: final status update", "err", err)
+		}
+	}
+	return err
+}
+
+// connect opens the replication connection. Canceling a context only sets
+// a deadline on the socket (no cancel request to the walsender), so the
+// connection survives to send a final status update.
+func (c *Consumer) connect(ctx context.Context) (*pgconn.PgConn, error) {
+	cfg, err := pgconn.ParseConfig(c.cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.RuntimeParams["replication"] = "database"
+	cfg.RuntimeParams["application_name"] = "walrelay"
+	cfg.RuntimeParams["DateStyle"] = "ISO, MDY" // what package pgjson reads
+	cfg.RuntimeParams["IntervalStyle"] = "postgres"
+	cfg.RuntimeParams["bytea_output"] = "hex"
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replication connect: %w", err)
+	}
+	return conn, nil
+}
+
+// stream is the receive loop of one replication connection.
+type stream struct {
+	c          *Consumer
+	conn       *pgconn.PgConn
+	txd        *txnDecoder
+	nextStatus time.Time
+}
+
+func (s *stream) loop(ctx context.Context) error {
+	s.nextStatus = time.Now() // report the position right away
+	for {
+		if !time.Now().Before(s.nextStatus) {
+			if err := s.sendStatus(); err != nil {
+				return err
+			}
+		}
+		rctx, cancel := context.WithDeadline(ctx, s.nextStatus)
+		raw, err := s.conn.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pgconn.Timeout(err) {
+				continue
+			}
+			return fmt.Errorf("receive: %w", err)
+		}
+		switch m := raw.(type) {
+		case *pgproto3.CopyData:
+			if err := s.handleCopyData(ctx, m.Data); err != nil {
+				return err
+			}
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("replication: %w", pgconn.ErrorResponseToPgError(m))
+		case *pgproto3.CopyDone:
+			return fmt.Errorf("replication: server ended the stream")
+		default:
+			s.c.cfg.Logger.Debug("cdc: unexpected message", "type", fmt.Sprintf("%T", raw))
+		}
+	}
+}
+
+func (s *stream) handleCopyData(ctx context.Context, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	switch data[0] {
+	case pglogrepl.PrimaryKeepaliveMessageByteID:
+		ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse keepalive: %w", err)
+		}
+		// Idle and everything received delivered: the server's WAL end is
+		// safe to confirm, so an idle database does not retain WAL.
+		if !s.txd.inTxn() {
+			s.c.delivered = max(s.c.delivered, walrelay.LSN(ka.ServerWALEnd))
+		}
+		if ka.ReplyRequested {
+			s.nextStatus = time.Now()
+		}
+	case pglogrepl.XLogDataByteID:
+		xld, err := pglogrepl.ParseXLogData(data[1:])
+		if err != nil {
+			return fmt.Errorf("parse xlogdata: %w", err)
+		}
+		msg, err := pglogrepl.Parse(xld.WALData)
+		if err != nil {
+			return fmt.Errorf("parse pgoutput message: %w", err)
+		}
+		if rel, ok := msg.(*pglogrepl.RelationMessage); ok {
+			s.registerTypes(ctx, rel)
+		}
+		txn, err := s.txd.handle(msg)
+		if err != nil {
+			return fmt.Errorf("decode at %s: %w", xld.WALStart, err)
+		}
+		if txn != nil {
+			return s.deliver(ctx, txn)
+		}
+	}
+	return nil
+}
+
+// deliver hands a committed Txn to the sink, skipping one this Consumer
+// already delivered (replayed after a reconnect that beat the ack).
+func (s *stream) deliver(ctx context.Context, txn *walrelay.Txn) error {
+	if txn.EndLSN <= s.c.delivered {
+		return nil
+	}
+	if len(txn.Events) > 0 {
+		if err := s.c.sink.Deliver(ctx, txn); err != nil {
+			return fmt.Errorf("deliver txn %d at %s: %w", txn.XID, txn.CommitLSN, err)
+		}
+	}
+	s.c.delivered = txn.EndLSN
+	return nil
+}
+
+// registerTypes makes sure the decoder knows the relation's column types
+// (domains and enums created after startup). Failures are logged: values
+// then decode as text.
+func (s *stream) registerTypes(ctx context.Context, rel *pglogrepl.RelationMessage) {
+	if s.c.schema.ByTable(rel.Namespace, rel.RelationName) == nil {
+		return
+	}
+	var oids []uint32
+	for _, col := range rel.Columns {
+		if !s.c.dec.Known(col.DataType) {
+			oids = append(oids, col.DataType)
+		}
+	}
+	if len(oids) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.c.registerTypes(rctx, oids); err != nil {
+		s.c.cfg.Logger.Warn("cdc: load column types", "table", rel.Namespace+"."+rel.RelationName, "err", err)
+	}
+}
+
+// sendStatus reports the delivered position as written, flushed and
+// applied, and schedules the next update. Outside a transaction it asks
+// for a reply: the server's keepalive then carries its WAL end, which the
+// next update confirms, so the slot keeps up with an idle stream.
+func (s *stream) sendStatus() error {
+	pos := pglogrepl.LSN(s.c.delivered)
+	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
+		WALWritePosition: pos, WALFlushPosition: pos, WALApplyPosition: pos,
+		ReplyRequested: !s.txd.inTxn(),
+	})
+	if err != nil {
+		return fmt.Errorf("send standby status: %w", err)
+	}
+	s.c.confirmed.Store(uint64(pos))
+	s.nextStatus = time.Now().Add(s.c.cfg.StandbyTimeout)
+	return nil
+}

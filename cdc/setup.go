@@ -1,0 +1,62 @@
+package cdc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/walrelay/walrelay"
+)
+
+// Errors Setup and CheckWALLevel wrap, for callers that report them
+// specially (the `check` subcommand).
+var (
+	ErrWALLevel        = errors.New("wal_level is not logical")
+	ErrReplicaIdentity = errors.New("realtime tables need REPLICA IDENTITY FULL")
+)
+
+// CheckWALLevel returns an error wrapping ErrWALLevel, telling the user
+// what to change, unless the server runs with wal_level = logical.
+func CheckWALLevel(ctx context.Context, conn *pgx.Conn) error {
+	var level string
+	if err := conn.QueryRow(ctx, "show wal_level").Scan(&level); err != nil {
+		return fmt.Errorf("read wal_level: %w", err)
+	}
+	if level != "logical" {
+		return fmt.Errorf("%w: wal_level is %s; set wal_level = logical in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart Postgres",
+			ErrWALLevel, level)
+	}
+	return nil
+}
+
+// Setup prepares the database for the Consumer, idempotently: it checks
+// wal_level, gives every realtime model's table REPLICA IDENTITY FULL (or,
+// when cfg.ManageReplicaIdentity is false, fails naming the tables that
+// lack it and the command to run), makes the publication hold exactly the
+// realtime tables (creating it, or ALTER PUBLICATION ... SET TABLE when it
+// differs) and creates the permanent pgoutput slot unless it exists, in
+// which case it checks that its plugin and database match. With no
+// realtime model it does nothing. conn is a regular (non-replication)
+// connection whose role may alter the tables and create slots.
+func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("cdc setup: %w", err)
+	}
+	models := schema.Realtime()
+	if len(models) == 0 {
+		return nil
+	}
+	if err := CheckWALLevel(ctx, conn); err != nil {
+		return err
+	}
+	if err := ensureReplicaIdentity(ctx, conn, models, cfg.ManageReplicaIdentity); err != nil {
+		return err
+	}
+	if err := ensurePublication(ctx, conn, cfg.Publication, models); err != nil {
+		return err
+	}
+	return ensureSlot(ctx, conn, cfg.Slot)
+}

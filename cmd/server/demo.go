@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/pgembed"
+	"github.com/walrelay/walrelay/server"
+	schema "github.com/walrelay/walrelay/sql"
+)
+
+//go:embed demo.html
+var demoPage []byte
+
+// demo starts a throwaway Postgres, loads the demo schema and serves it with
+// the demo config. Postgres is stopped and its files removed on exit.
+func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log.Info("starting a throwaway PostgreSQL")
+	cluster, err := pgembed.Start(ctx, pgembed.Options{})
+	if errors.Is(err, pgembed.ErrNoBinaries) {
+		return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
+	}
+	if err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	defer func() {
+		if err := cluster.Stop(); err != nil {
+			log.Warn("stop postgres", "err", err)
+		}
+	}()
+	dbURL := cluster.URL("postgres")
+	if err := loadDemoSchema(ctx, dbURL); err != nil {
+		return err
+	}
+	env := map[string]string{"DATABASE_URL": dbURL, "LISTEN": *listen}
+	cfg, err := config.Parse("demo.yaml", schema.DemoConfig, func(k string) (string, bool) {
+		if v, ok := env[k]; ok {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv.Mount("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(demoPage)
+	}))
+	host, port, _ := net.SplitHostPort(srv.Addr().String())
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	fmt.Fprintf(stdout, `
+walrelay demo is running.
+
+  Open        http://%[1]s
+  REST        curl http://%[1]s/api/messages
+  WebSocket   ws://%[1]s/ws   (send {"type":"subscribe","ref":"1","channel":"Message:list"})
+  Postgres    %[2]s
+
+Make a message appear live (from another terminal):
+
+  psql "%[2]s" -c "insert into messages (room_id, author_id, body) values (1, 'bob', 'hello from psql')"
+
+Ctrl-C stops walrelay and removes the throwaway database.
+
+`, net.JoinHostPort(host, port), dbURL)
+	return srv.Run(ctx)
+}
+
+func loadDemoSchema(ctx context.Context, url string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("connect to demo database: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, schema.Demo); err != nil {
+		return fmt.Errorf("load demo schema: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package hub
+
+import (
+	"sync"
+
+	"github.com/walrelay/walrelay"
+)
+
+// Message is one event as sent on one channel. Deliver makes one Message per
+// event, channel and event name and shares it among all the subscriptions
+// that receive it, so its encoding can be computed once (see Encoded).
+// Its exported fields are immutable.
+type Message struct {
+	// Channel is the channel name, e.g. "Message:list".
+	Channel string
+	// Op is the event name sent. It differs from Event.Op when a filtered
+	// :list subscription sees a row enter ("created") or leave ("deleted")
+	// its filter through an update.
+	Op    walrelay.Op
+	Event *walrelay.Event
+
+	once sync.Once
+	enc  []byte
+	err  error
+}
+
+// Encoded returns encode(m), calling encode at most once per Message: later
+// calls, from any goroutine, return the first result. The bytes returned
+// are shared and must not be modified.
+func (m *Message) Encoded(encode func(*Message) ([]byte, error)) ([]byte, error) {
+	m.once.Do(func() { m.enc, m.err = encode(m) })
+	return m.enc, m.err
+}

@@ -1,0 +1,262 @@
+// Package server wires walrelay's parts into one running server: it
+// connects to Postgres, resolves the configured models against the catalog,
+// sets up replication, and serves REST, WebSocket and health endpoints until
+// its context ends, then shuts down gracefully.
+//
+// cmd/server calls it; integration tests run the same code in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/cdc"
+	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/pgjson"
+	"github.com/walrelay/walrelay/rest"
+	"github.com/walrelay/walrelay/store"
+	"github.com/walrelay/walrelay/ws"
+)
+
+// Server is a configured walrelay server. Create it with New, run it with
+// Run; a Server runs once.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	schema   *walrelay.Schema
+	consumer *cdc.Consumer // nil when nothing is realtime
+	ws       *ws.Server    // nil when nothing is realtime
+	handler  http.Handler
+	router   chi.Router
+	listener net.Listener
+	ready    atomic.Bool
+	observe  func(*walrelay.Txn)
+}
+
+// Option changes how New builds a Server.
+type Option func(*Server)
+
+// WithTxnObserver calls fn with every transaction after the hub has routed
+// it, from the replication goroutine, in commit order. fn must not block.
+// Tests use it to see what the replication stream handed on.
+func WithTxnObserver(fn func(*walrelay.Txn)) Option {
+	return func(s *Server) { s.observe = fn }
+}
+
+// New connects to the database, checks the config against it, prepares
+// replication when any model is realtime, and binds the listen address.
+// Every mismatch between config and database is an error naming it.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
+	s := &Server{cfg: cfg, log: log}
+	for _, o := range opts {
+		o(s)
+	}
+	pool, err := pgxpool.New(ctx, cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: database.url: %w", cfg.Pos("$.database.url"), err)
+	}
+	s.pool = pool
+	if err := s.init(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	cfg := s.cfg
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(pingCtx); err != nil {
+		return fmt.Errorf("connect to database (%s): %w", cfg.Pos("$.database.url"), err)
+	}
+	models := cfg.BuildModels()
+	var errs []error
+	for _, m := range models {
+		if err := store.LoadModels(ctx, s.pool, []*walrelay.Model{m}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cfg.Pos("$.models."+m.Name), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.schema = walrelay.NewSchema(models)
+	dec := pgjson.NewDecoder()
+	if err := registerTypes(ctx, s.pool, dec, models); err != nil {
+		return err
+	}
+	st := store.New(s.pool, s.schema, dec)
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusOK, "ok") })
+	r.Get("/readyz", s.readyz)
+	r.Mount("/api", rest.New(s.schema, st, rest.Config{MaxBodyBytes: cfg.Limits.MaxBodyBytes}, s.log.With("part", "rest")))
+
+	if len(s.schema.Realtime()) > 0 {
+		ccfg := cdc.Config{
+			URL: cfg.Database.URL, Slot: cfg.Realtime.Slot, Publication: cfg.Realtime.Publication,
+			ManageReplicaIdentity: cfg.Realtime.ManagesReplicaIdentity(), Logger: s.log.With("part", "cdc"),
+		}
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("acquire connection: %w", err)
+		}
+		err = cdc.CheckWALLevel(ctx, conn.Conn())
+		if err == nil {
+			err = cdc.Setup(ctx, conn.Conn(), s.schema, ccfg)
+		}
+		conn.Release()
+		if err != nil {
+			return err
+		}
+		h := hub.New(s.log.With("part", "hub"))
+		s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sinkFunc(func(ctx context.Context, tx *walrelay.Txn) error {
+			if err := h.Deliver(ctx, tx); err != nil {
+				return err
+			}
+			if s.observe != nil {
+				s.observe(tx)
+			}
+			return nil
+		}))
+		s.ws = ws.New(ws.Config{
+			MaxSubscriptions:  cfg.Limits.MaxSubscriptionsPerClient,
+			MaxMessageBytes:   cfg.Limits.MaxMessageBytes,
+			MessagesPerSecond: cfg.Limits.MessagesPerSecond,
+			SendQueue:         cfg.Limits.SendQueue,
+			Heartbeat:         cfg.Limits.Heartbeat,
+		}, s.schema, h, st, s.log.With("part", "ws"))
+		r.Handle("/ws", s.ws)
+	}
+	s.handler = r
+	s.router = r
+
+	l, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("%s: server.listen: %w", cfg.Pos("$.server.listen"), err)
+	}
+	s.listener = l
+	return nil
+}
+
+// Addr returns the address the server listens on (useful with port 0).
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves until ctx ends or a part fails, then shuts down: WebSocket
+// clients are closed with 1001, in-flight HTTP requests finish, and the
+// replication consumer acknowledges what it delivered. It returns nil after
+// a clean shutdown caused by ctx.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.pool.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	if s.consumer != nil {
+		g.Go(func() error {
+			if err := s.consumer.Run(gctx); err != nil {
+				return fmt.Errorf("replication: %w", err)
+			}
+			return nil
+		})
+	}
+	s.ready.Store(true)
+	s.log.Info("walrelay serving", "addr", s.listener.Addr().String(), "models", len(s.schema.Models), "realtime", len(s.schema.Realtime()))
+	g.Go(func() error {
+		<-gctx.Done()
+		s.ready.Store(false)
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownTimeout)
+		defer cancel()
+		if s.ws != nil {
+			if err := s.ws.Shutdown(sctx); err != nil {
+				s.log.Warn("close websockets", "err", err)
+			}
+		}
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown http: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	switch {
+	case !s.ready.Load():
+		writeStatus(w, http.StatusServiceUnavailable, "starting or stopping")
+	case s.pool.Ping(ctx) != nil:
+		writeStatus(w, http.StatusServiceUnavailable, "database unreachable")
+	case s.consumer != nil && !s.consumer.Streaming():
+		writeStatus(w, http.StatusServiceUnavailable, "replication not streaming")
+	default:
+		writeStatus(w, http.StatusOK, "ready")
+	}
+}
+
+func writeStatus(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q}\n", msg)
+}
+
+// registerTypes teaches the decoder the non-builtin types (enums, domains)
+// the models' columns use.
+func registerTypes(ctx context.Context, pool *pgxpool.Pool, dec *pgjson.Decoder, models []*walrelay.Model) error {
+	var oids []uint32
+	for _, m := range models {
+		for _, c := range m.Columns {
+			oids = append(oids, c.TypeOID)
+		}
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if err := dec.Register(ctx, conn.Conn(), oids); err != nil {
+		return fmt.Errorf("load column types: %w", err)
+	}
+	return nil
+}
+
+// Close releases what New acquired, for a Server that will not Run.
+func (s *Server) Close() error {
+	s.pool.Close()
+	return s.listener.Close()
+}
+
+// Mount adds a handler at pattern (e.g. the demo's page at "/"). Call it
+// before Run.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	s.router.Handle(pattern, h)
+}
+
+// sinkFunc adapts a function to cdc.Sink.
+type sinkFunc func(context.Context, *walrelay.Txn) error
+
+func (f sinkFunc) Deliver(ctx context.Context, tx *walrelay.Txn) error { return f(ctx, tx) }

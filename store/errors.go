@@ -1,0 +1,75 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/walrelay/walrelay"
+)
+
+// writeError translates a Postgres error from a write into a sentinel
+// error with a client-safe message: constraint violations to ErrConflict
+// (unique, foreign key, exclusion) or ErrUnprocessable (not null, check,
+// invalid or out-of-range values, naming column when known). Other errors
+// are returned wrapped, without a sentinel: an internal error.
+func writeError(err error, column string) error {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return err
+	}
+	switch {
+	case pg.Code == "23505":
+		return fmt.Errorf("%w: duplicate value violates unique constraint %q", walrelay.ErrConflict, pg.ConstraintName)
+	case pg.Code == "23503":
+		return fmt.Errorf("%w: foreign key constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)
+	case pg.Code == "23P01":
+		return fmt.Errorf("%w: exclusion constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)
+	case pg.Code == "23502":
+		return fmt.Errorf("%w: column %q must not be null", walrelay.ErrUnprocessable, pg.ColumnName)
+	case pg.Code == "23514":
+		return fmt.Errorf("%w: check constraint %q is violated", walrelay.ErrUnprocessable, pg.ConstraintName)
+	case pg.Code == "428C9":
+		return fmt.Errorf("%w: a generated column cannot be written", walrelay.ErrBadRequest)
+	case strings.HasPrefix(pg.Code, "22"):
+		if column != "" {
+			return fmt.Errorf("%w: invalid value for column %q (%s)", walrelay.ErrUnprocessable, column, dataProblem(pg.Code))
+		}
+		return fmt.Errorf("%w: invalid value (%s)", walrelay.ErrUnprocessable, dataProblem(pg.Code))
+	}
+	return fmt.Errorf("postgres error %s: %w", pg.Code, err)
+}
+
+// readError translates a Postgres error from a read: a data exception
+// means a filter operand, id or page token that the column's type rejects,
+// a bad request. Other errors are internal.
+func readError(what string, err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
+		return fmt.Errorf("%w: invalid id or filter value (%s)", walrelay.ErrBadRequest, dataProblem(pg.Code))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isDataException(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22")
+}
+
+// dataProblem names a data exception by its SQLSTATE, in words that leak
+// nothing of the database.
+func dataProblem(code string) string {
+	switch code {
+	case "22P02", "22007", "22008":
+		return "not valid for the column's type"
+	case "22003":
+		return "out of range"
+	case "22001":
+		return "too long"
+	case "22021":
+		return "invalid characters"
+	}
+	return "rejected by the column's type"
+}

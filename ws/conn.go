@@ -1,0 +1,106 @@
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/walrelay/walrelay/hub"
+)
+
+// conn is one client connection. The read loop (serve) owns subs; the hub
+// calls Receive from its goroutine; the write loop owns the socket's writes.
+type conn struct {
+	s      *Server
+	ws     *websocket.Conn
+	log    *slog.Logger
+	ctx    context.Context // canceled when the connection ends
+	cancel context.CancelFunc
+	q      *queue
+
+	subs    map[string]*subscription // by channel name; read loop only
+	limiter bucket                   // read loop only
+
+	// sinceMu guards since: per subscription, the cursor a subscribe with
+	// since asked to resume after; Receive drops what precedes it.
+	sinceMu sync.Mutex
+	since   map[string]resumePoint // by channel name
+
+	reqSlots chan struct{} // one value per request in flight
+	reqWG    sync.WaitGroup
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed by closeWith
+	closeCode websocket.StatusCode
+	closeWhy  string
+}
+
+func newConn(s *Server, wc *websocket.Conn, log *slog.Logger) *conn {
+	wc.SetReadLimit(s.cfg.MaxMessageBytes)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		s: s, ws: wc, log: log, ctx: ctx, cancel: cancel,
+		q:        newQueue(s.cfg.SendQueue),
+		subs:     map[string]*subscription{},
+		limiter:  newBucket(s.cfg.MessagesPerSecond),
+		since:    map[string]resumePoint{},
+		closing:  make(chan struct{}),
+		reqSlots: make(chan struct{}, maxRequests),
+	}
+}
+
+// serve runs the connection: the write loop in a goroutine, the read loop
+// here, requests in goroutines of their own. It returns when all have ended
+// and the subscriptions are gone.
+func (c *conn) serve() {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.writeLoop()
+	}()
+	c.readLoop()
+	c.cancel()
+	c.reqWG.Wait()
+	// Unsubscribe before waiting, so the hub stops queueing for us.
+	for _, sub := range c.subs {
+		c.s.hub.Unsubscribe(sub.hs)
+	}
+	wg.Wait()
+	_ = c.ws.CloseNow()
+}
+
+// closeWith asks the write loop to close the connection with code. It never
+// blocks; the first code wins.
+func (c *conn) closeWith(code websocket.StatusCode, why string) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeWhy = code, why
+		close(c.closing)
+	})
+}
+
+// Receive implements hub.Receiver: it queues the deliveries without
+// blocking, or marks the connection too slow when they do not fit.
+func (c *conn) Receive(ds []hub.Delivery) {
+	items := make([]outItem, 0, len(ds))
+	c.sinceMu.Lock()
+	for _, d := range ds {
+		if rp, ok := c.since[d.Msg.Channel]; ok && rp.covers(d.Msg.Event) {
+			continue
+		}
+		items = append(items, outItem{msg: d.Msg})
+	}
+	c.sinceMu.Unlock()
+	if len(items) > 0 && !c.q.push(items...) {
+		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
+	}
+}
+
+// send queues one pre-encoded message.
+func (c *conn) send(b []byte) {
+	if !c.q.push(outItem{raw: b}) {
+		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
+	}
+}

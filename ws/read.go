@@ -1,0 +1,88 @@
+package ws
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/walrelay/walrelay"
+)
+
+// readLoop reads client messages until the connection ends, applying the
+// rate limit and answering each in order. Bad messages get error frames;
+// the connection stays open. It runs in the ServeHTTP goroutine.
+func (c *conn) readLoop() {
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			if st := websocket.CloseStatus(err); st == -1 && !errors.Is(err, c.ctx.Err()) {
+				c.log.Debug("websocket read", "err", err)
+			}
+			return
+		}
+		select {
+		case <-c.closing:
+			continue // closing: drain until the close handshake ends
+		default:
+		}
+		var m inbound
+		decodeErr := error(nil)
+		if typ != websocket.MessageText {
+			decodeErr = fmt.Errorf("%w: binary frames are not supported", walrelay.ErrBadRequest)
+		} else if err := json.Unmarshal(data, &m); err != nil {
+			decodeErr = fmt.Errorf("%w: malformed message: want a JSON object with a type", walrelay.ErrBadRequest)
+		}
+		if !c.limiter.allow(time.Now()) {
+			if c.limiter.sustained() {
+				c.closeWith(closeRateLimited, "rate limit exceeded")
+				continue
+			}
+			c.sendError(m.Ref, fmt.Errorf("%w: more than %d messages per second", walrelay.ErrRateLimited, c.s.cfg.MessagesPerSecond))
+			continue
+		}
+		if decodeErr != nil {
+			c.sendError(nil, decodeErr)
+			continue
+		}
+		if err := c.handle(m); err != nil {
+			c.sendError(m.Ref, err)
+		}
+	}
+}
+
+// handle serves one client message; its error is sent as an error frame.
+func (c *conn) handle(m inbound) error {
+	switch m.Type {
+	case "subscribe":
+		return c.subscribe(m)
+	case "unsubscribe":
+		return c.unsubscribe(m)
+	case "request":
+		return c.startRequest(m)
+	case "ping":
+		c.send(marshal(pongMsg{Type: "pong", Ref: m.Ref}))
+		return nil
+	case "auth":
+		// Authorization is not enforced yet: every client may do everything,
+		// so a token is accepted and ignored.
+		return nil
+	case "publish":
+		return fmt.Errorf("%w: no custom channels configured", walrelay.ErrBadRequest)
+	case "":
+		return fmt.Errorf("%w: message has no type", walrelay.ErrBadRequest)
+	}
+	return fmt.Errorf("%w: unknown message type %q", walrelay.ErrBadRequest, m.Type)
+}
+
+// sendError queues an error frame for err. Internal errors are logged and
+// sent without their text.
+func (c *conn) sendError(ref json.RawMessage, err error) {
+	code, msg, internal := errorCode(err)
+	if internal {
+		c.log.Error("websocket request failed", "err", err)
+	}
+	c.send(marshal(errorMsg{Type: "error", Ref: ref, Code: code, Message: msg}))
+}

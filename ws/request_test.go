@@ -1,0 +1,118 @@
+package ws
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/pgembed/pgtest"
+	"github.com/walrelay/walrelay/pgjson"
+	"github.com/walrelay/walrelay/store"
+)
+
+// mustStoreEnv is a gateway whose requests go to the real store on a fresh
+// database with a messages table.
+func mustStoreEnv(t *testing.T) (*testEnv, string) {
+	t.Helper()
+	url := pgtest.MustDatabase(t)
+	pgtest.MustExec(t, url, `create table messages (id bigserial primary key, room_id int not null,
+		body text not null default '', ip_address text)`)
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.ConfigurePool(cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	models := []*walrelay.Model{{
+		Name: "Message", Schema: "public", Table: "messages", Path: "messages",
+		Subscribe: []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
+		Broadcast: []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted},
+		Hide:      []string{"ip_address"},
+	}}
+	if err := store.LoadModels(ctx, pool, models); err != nil {
+		t.Fatal(err)
+	}
+	schema := walrelay.NewSchema(models)
+	st := store.New(pool, schema, pgjson.NewDecoder())
+	return mustEnvWith(t, Config{}, schema, st, nil), url
+}
+
+func TestRequests(t *testing.T) {
+	env, url := mustStoreEnv(t)
+	c := env.dial()
+	pgtest.MustExec(t, url, `insert into messages (room_id, body, ip_address) values (5, 'a', '10.0.0.1'), (6, 'b', '10.0.0.2')`)
+
+	c.send(`{"type":"request","ref":"1","op":"create","model":"Message","data":{"room_id":5,"body":"hello","ip_address":"x"}}`)
+	if m := c.one(); m.str("code") != CodeBadRequest || m.str("ref") != "1" {
+		t.Fatalf("create with hidden column: %v", m)
+	}
+	c.send(`{"type":"request","ref":"2","op":"create","model":"Message","data":{"room_id":5,"body":"hello"}}`)
+	m := c.one()
+	row, _ := m["data"].(map[string]any)
+	if m.str("type") != "reply" || m.str("ref") != "2" || row["body"] != "hello" || row["id"] == nil {
+		t.Fatalf("create: %v", m)
+	}
+	if _, ok := row["ip_address"]; ok {
+		t.Fatalf("create reply has a hidden column: %v", m)
+	}
+	id := row["id"]
+
+	c.send(map[string]any{"type": "request", "ref": "3", "op": "list", "model": "Message",
+		"params": map[string]any{"room_id": "eq.5", "order": "id.asc", "limit": 10, "count": "exact"}})
+	m = c.one()
+	data, _ := m["data"].(map[string]any)
+	items, _ := data["items"].([]any)
+	if m.str("type") != "reply" || len(items) != 2 || data["total"] != float64(2) || data["next_page"] != nil {
+		t.Fatalf("list: %v", m)
+	}
+	if cur, err := walrelay.ParseCursor(m.str("cursor")); err != nil || !cur.Snapshot || data["cursor"] != m.str("cursor") {
+		t.Fatalf("list cursor %q: %v %+v", m.str("cursor"), err, cur)
+	}
+	for _, it := range items {
+		if _, ok := it.(map[string]any)["ip_address"]; ok {
+			t.Fatalf("list item has a hidden column: %v", it)
+		}
+	}
+
+	c.send(map[string]any{"type": "request", "ref": "4", "op": "update", "model": "Message", "id": id,
+		"data": map[string]any{"body": "edited"}})
+	if m := c.one(); m.str("type") != "reply" || m["data"].(map[string]any)["body"] != "edited" {
+		t.Fatalf("update: %v", m)
+	}
+	c.send(map[string]any{"type": "request", "ref": "5", "op": "get", "model": "Message", "id": walrelay.KeyOf(id)})
+	if m := c.one(); m.str("type") != "reply" || m["data"].(map[string]any)["body"] != "edited" || m.str("cursor") == "" {
+		t.Fatalf("get by string id: %v", m)
+	}
+	c.send(map[string]any{"type": "request", "ref": "6", "op": "delete", "model": "Message", "id": id})
+	if m := c.one(); m.str("type") != "reply" || m["data"] != nil {
+		t.Fatalf("delete: %v", m)
+	}
+	for name, tc := range map[string]struct{ send, code string }{
+		"get deleted":   {`{"type":"request","ref":"7","op":"get","model":"Message","id":` + walrelay.KeyOf(id) + `}`, CodeNotFound},
+		"unknown model": {`{"type":"request","ref":"7","op":"get","model":"Nope","id":1}`, CodeNotFound},
+		"unknown op":    {`{"type":"request","ref":"7","op":"frob","model":"Message"}`, CodeBadRequest},
+		"no id":         {`{"type":"request","ref":"7","op":"get","model":"Message"}`, CodeBadRequest},
+		"bad filter":    {`{"type":"request","ref":"7","op":"list","model":"Message","params":{"nope":"eq.1"}}`, CodeInvalidFilter},
+		"bad params":    {`{"type":"request","ref":"7","op":"list","model":"Message","params":{"room_id":{"a":1}}}`, CodeBadRequest},
+		"no data":       {`{"type":"request","ref":"7","op":"create","model":"Message"}`, CodeBadRequest},
+		"constraint":    {`{"type":"request","ref":"7","op":"create","model":"Message","data":{"body":"x"}}`, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.send(tc.send)
+			m := c.one()
+			if m.str("type") != "error" || m.str("ref") != "7" || (tc.code != "" && m.str("code") != tc.code) {
+				t.Fatalf("got %v, want error %s", m, tc.code)
+			}
+			if m.str("code") == CodeInternal {
+				t.Fatalf("internal error: %v", m)
+			}
+		})
+	}
+}

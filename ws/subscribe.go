@@ -1,0 +1,129 @@
+package ws
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/filter"
+	"github.com/walrelay/walrelay/hub"
+)
+
+// subscription is one of a connection's channels.
+type subscription struct {
+	hs    *hub.Subscription
+	model *walrelay.Model
+}
+
+// Postgres type OIDs whose keys are put in canonical form.
+const (
+	oidInt2 = 21
+	oidInt4 = 23
+	oidInt8 = 20
+	oidUUID = 2950
+)
+
+// resolveChannel parses and checks a channel name against the schema: a
+// model that does not exist or is not realtime is not_found, a kind the
+// model does not allow is forbidden. Item ids are put in the canonical form
+// the hub indexes by (integers without leading zeros, lower-case uuids).
+func (s *Server) resolveChannel(name string) (walrelay.Channel, *walrelay.Model, error) {
+	ch, err := walrelay.ParseChannel(name)
+	if err != nil {
+		return ch, nil, err
+	}
+	m := s.schema.ByName(ch.Model)
+	if m == nil || !m.Realtime() {
+		return ch, nil, fmt.Errorf("%w: unknown channel %q: no realtime model %q", walrelay.ErrNotFound, name, ch.Model)
+	}
+	if !m.AllowsKind(ch.Kind) {
+		return ch, nil, fmt.Errorf("%w: channel kind %q is not enabled for model %q", walrelay.ErrForbidden, ch.Kind, m.Name)
+	}
+	if ch.ID != "" {
+		if pk := m.Column(m.PrimaryKey); pk != nil {
+			switch pk.TypeOID {
+			case oidInt2, oidInt4, oidInt8:
+				n, err := strconv.ParseInt(ch.ID, 10, 64)
+				if err != nil {
+					return ch, nil, fmt.Errorf("%w: channel %q: id must be an integer", walrelay.ErrBadRequest, name)
+				}
+				ch.ID = strconv.FormatInt(n, 10)
+			case oidUUID:
+				ch.ID = strings.ToLower(ch.ID)
+			}
+		}
+	}
+	return ch, m, nil
+}
+
+// subscribe serves {"type":"subscribe"}. Subscribing again to a channel
+// replaces its filter (and since) and answers subscribed again.
+func (c *conn) subscribe(msg inbound) error {
+	ch, m, err := c.s.resolveChannel(msg.Channel)
+	if err != nil {
+		return err
+	}
+	var f hub.Matcher
+	if msg.Filter != "" {
+		flt, err := filter.ParseString(m, msg.Filter)
+		if err != nil {
+			return err
+		}
+		f = flt
+	}
+	var since *walrelay.Cursor
+	if msg.Since != "" {
+		cur, err := walrelay.ParseCursor(msg.Since)
+		if err != nil {
+			return err
+		}
+		since = &cur
+	}
+	name := ch.String()
+	old := c.subs[name]
+	if old == nil && len(c.subs) >= c.s.cfg.MaxSubscriptions {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
+	}
+
+	// The resume point is in place before the first delivery can arrive.
+	c.sinceMu.Lock()
+	if since != nil {
+		c.since[name] = resumePoint{*since}
+	} else {
+		delete(c.since, name)
+	}
+	c.sinceMu.Unlock()
+
+	var hs *hub.Subscription
+	var pos walrelay.Cursor
+	if old != nil {
+		hs, pos = c.s.hub.Replace(old.hs, f)
+	} else {
+		hs, pos = c.s.hub.Subscribe(c, ch, f)
+	}
+	c.subs[name] = &subscription{hs: hs, model: m}
+	c.send(marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name, Cursor: pos.String()}))
+	if since != nil && !canResume(*since, pos) {
+		c.send(marshal(resyncMsg{Type: "resync", Channel: name, Reason: "cursor_expired"}))
+	}
+	return nil
+}
+
+// unsubscribe serves {"type":"unsubscribe"}. Unsubscribing from a channel
+// the connection is not subscribed to is acknowledged all the same.
+func (c *conn) unsubscribe(msg inbound) error {
+	name := msg.Channel
+	if ch, _, err := c.s.resolveChannel(msg.Channel); err == nil {
+		name = ch.String()
+	}
+	if sub := c.subs[name]; sub != nil {
+		c.s.hub.Unsubscribe(sub.hs)
+		delete(c.subs, name)
+		c.sinceMu.Lock()
+		delete(c.since, name)
+		c.sinceMu.Unlock()
+	}
+	c.send(marshal(unsubscribedMsg{Type: "unsubscribed", Ref: msg.Ref, Channel: name}))
+	return nil
+}
