@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/pgjson"
 )
 
 // session runs one replication connection until it fails or ctx is done.
@@ -56,9 +57,9 @@ func (c *Consumer) connect(ctx context.Context) (*pgconn.PgConn, error) {
 	}
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = "walrelay"
-	cfg.RuntimeParams["DateStyle"] = "ISO, MDY" // what package pgjson reads
-	cfg.RuntimeParams["IntervalStyle"] = "postgres"
-	cfg.RuntimeParams["bytea_output"] = "hex"
+	for k, v := range pgjson.SessionParams() {
+		cfg.RuntimeParams[k] = v
+	}
 	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
 	}

@@ -111,3 +111,14 @@ func decodeValue(types map[uint32]typeInfo, ti typeInfo, s string) (any, error) 
 	}
 	return s, nil
 }
+
+// SessionParams are the output settings Decode expects. Every connection
+// whose text output is decoded (REST reads, the replication stream) sets
+// them, so a database with other defaults still reads the same.
+func SessionParams() map[string]string {
+	return map[string]string{
+		"DateStyle":     "ISO, MDY",
+		"IntervalStyle": "postgres",
+		"bytea_output":  "hex",
+	}
+}

@@ -65,7 +65,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, o := range opts {
 		o(s)
 	}
-	pool, err := pgxpool.New(ctx, cfg.Database.URL)
+	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: database.url: %w", cfg.Pos("$.database.url"), err)
+	}
+	store.ConfigurePool(pcfg)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: database.url: %w", cfg.Pos("$.database.url"), err)
 	}

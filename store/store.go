@@ -59,4 +59,7 @@ func ConfigurePool(cfg *pgxpool.Config) {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	for k, v := range pgjson.SessionParams() {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/walrelay/walrelay/pgembed"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The demo starts its own Postgres, serves the demo schema, and an INSERT
+// made with psql's connection string shows up on a WebSocket subscriber.
+func TestDemoShowsInsertLive(t *testing.T) {
+	if _, err := pgembed.FindBinDir(); err != nil {
+		t.Skip("demo needs local Postgres binaries:", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0"}, &out, io.Discard) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("demo did not stop")
+		}
+	}()
+
+	addrRe := regexp.MustCompile(`Open\s+http://(\S+)`)
+	pgRe := regexp.MustCompile(`psql "(\S+)"`)
+	deadline := time.Now().Add(60 * time.Second)
+	var addr, pgURL string
+	for addr == "" || pgURL == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo printed no URL within 60s:\n%s", out.String())
+		}
+		if m := addrRe.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+		if m := pgRe.FindStringSubmatch(out.String()); m != nil {
+			pgURL = m[1]
+		}
+		time.Sleep(20 * time.Millisecond) // polling stdout with a deadline
+	}
+
+	res, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(page), "walrelay demo") {
+		t.Fatalf("demo page: %d", res.StatusCode)
+	}
+
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	ws, _, err := websocket.Dial(wctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(wctx, websocket.MessageText, []byte(`{"type":"subscribe","ref":"1","channel":"Message:list"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err := ws.Read(wctx); err != nil || !strings.Contains(string(data), `"subscribed"`) {
+		t.Fatalf("subscribe: %s %v", data, err)
+	}
+
+	conn, err := pgx.Connect(wctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	start := time.Now()
+	if _, err := conn.Exec(wctx, "insert into messages (room_id, author_id, body) values (1, 'bob', 'hello from psql')"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, data, err := ws.Read(wctx)
+		if err != nil {
+			t.Fatalf("no event: %v", err)
+		}
+		var ev struct {
+			Type  string         `json:"type"`
+			Event string         `json:"event"`
+			Data  map[string]any `json:"data"`
+		}
+		if json.Unmarshal(data, &ev) == nil && ev.Type == "event" {
+			if ev.Event != "created" || ev.Data["body"] != "hello from psql" {
+				t.Fatalf("event = %s", data)
+			}
+			t.Logf("insert reached the WebSocket client in %v", time.Since(start))
+			return
+		}
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }
