@@ -62,6 +62,10 @@ type Server struct {
 	Listen string `yaml:"listen"`
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// AllowedOrigins lists the browser origins (host patterns such as
+	// "app.example.com" or "*.example.com") allowed to open the WebSocket
+	// from another origin; same-origin pages are always allowed.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // Auth is the `auth` section. It is parsed and validated here; tokens are

@@ -145,6 +145,7 @@ func (s *Server) init(ctx context.Context) error {
 			MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 			SendQueue:         cfg.Limits.SendQueue,
 			Heartbeat:         cfg.Limits.Heartbeat,
+			OriginPatterns:    cfg.Server.AllowedOrigins,
 		}, s.schema, h, st, s.log.With("part", "ws"))
 		r.Handle("/ws", s.ws)
 	}
