@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/walrelay/walrelay"
 )
 
 // ensureSlot creates the permanent pgoutput slot name, or checks that an
@@ -46,4 +49,23 @@ func deref(s *string) string {
 		return "(none)"
 	}
 	return *s
+}
+
+// SlotPosition returns the slot's confirmed position: every transaction
+// that ends at or before it has been handed on by an earlier run, and the
+// next run starts streaming after it.
+func SlotPosition(ctx context.Context, conn *pgx.Conn, slot string) (walrelay.LSN, error) {
+	var lsn *string
+	err := conn.QueryRow(ctx, "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = $1", slot).Scan(&lsn)
+	if err != nil {
+		return 0, fmt.Errorf("read slot %s position: %w", slot, err)
+	}
+	if lsn == nil {
+		return 0, nil
+	}
+	pos, err := pglogrepl.ParseLSN(*lsn)
+	if err != nil {
+		return 0, fmt.Errorf("parse slot %s position: %w", slot, err)
+	}
+	return walrelay.LSN(pos), nil
 }

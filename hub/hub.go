@@ -112,3 +112,13 @@ func (b *batch) add(s *Subscription, m *Message) {
 	}
 	b.by[s.receiver] = append(ds, Delivery{Sub: s, Msg: m})
 }
+
+// SetStart sets the position reported before the first transaction is
+// delivered: the replication slot's confirmed position, after which the
+// stream resumes. Cursors before it cannot be resumed without a gap. Call
+// it before Deliver runs.
+func (h *Hub) SetStart(lsn walrelay.LSN) {
+	if h.pos.Load() == nil {
+		h.pos.Store(&walrelay.Cursor{LSN: lsn})
+	}
+}

@@ -273,7 +273,7 @@ func TestRestartResumesFromSlot(t *testing.T) {
 	c := dial(t, ts.URL)
 	c.subscribe("1", "Message:list", "")
 	exec(t, conn, "insert into messages (room_id, author_id, body) values (1,'bob','before')")
-	c.nextOf("event")
+	last := c.nextOf("event").str("cursor")
 	ts.Stop(t)
 	if st := c.closeStatus(); st != websocket.StatusGoingAway {
 		t.Errorf("close status on shutdown = %v, want 1001", st)
@@ -286,6 +286,14 @@ func TestRestartResumesFromSlot(t *testing.T) {
 	ts2 := startServer(t, url, serverObserver(seen))
 	c2 := dial(t, ts2.URL)
 	c2.subscribe("1", "Message:list", "")
+	// Resuming from the last cursor seen before the restart never hides
+	// the gap: without a replay history yet, the client is told to resync.
+	c3 := dial(t, ts2.URL)
+	c3.send(map[string]any{"type": "subscribe", "ref": "r", "channel": "Message:list", "since": last})
+	c3.nextOf("subscribed")
+	if m := c3.nextOf("resync"); m.str("channel") != "Message:list" {
+		t.Fatalf("resync = %v", m)
+	}
 	exec(t, conn, "insert into messages (room_id, author_id, body) values (1,'bob','after')")
 	if ev := c2.nextOf("event"); ev.obj("data").str("body") != "after" {
 		// Events of down-time writes may reach c2 only if it subscribed

@@ -121,15 +121,20 @@ func (s *Server) init(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("acquire connection: %w", err)
 		}
+		var start walrelay.LSN
 		err = cdc.CheckWALLevel(ctx, conn.Conn())
 		if err == nil {
 			err = cdc.Setup(ctx, conn.Conn(), s.schema, ccfg)
+		}
+		if err == nil {
+			start, err = cdc.SlotPosition(ctx, conn.Conn(), ccfg.Slot)
 		}
 		conn.Release()
 		if err != nil {
 			return err
 		}
 		h := hub.New(s.log.With("part", "hub"))
+		h.SetStart(start)
 		s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sinkFunc(func(ctx context.Context, tx *walrelay.Txn) error {
 			if err := h.Deliver(ctx, tx); err != nil {
 				return err
