@@ -34,6 +34,10 @@ const (
 	DefaultHeartbeat             = 25 * time.Second
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultManageReplicaIdentity = true
+	DefaultMaxConnectionsPerUser = 20
+	DefaultMaxConnectionsPerIP   = 200
+	DefaultRESTRequestsPerSecond = 50
+	DefaultRESTBurst             = 100
 )
 
 // Config is a parsed walrelay.yaml. Use Load or Parse; both apply defaults
@@ -144,6 +148,14 @@ type Limits struct {
 	SendQueue int `yaml:"send_queue"`
 	// Heartbeat is the WebSocket ping interval.
 	Heartbeat time.Duration `yaml:"heartbeat"`
+	// MaxConnectionsPerUser and MaxConnectionsPerIP bound concurrent
+	// WebSocket connections per token subject and per client address.
+	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
+	MaxConnectionsPerIP   int `yaml:"max_connections_per_ip"`
+	// RESTRequestsPerSecond and RESTBurst bound REST requests per user
+	// (token subject; client address when anonymous), as a token bucket.
+	RESTRequestsPerSecond float64 `yaml:"rest_requests_per_second"`
+	RESTBurst             int     `yaml:"rest_burst"`
 }
 
 // Load reads and parses the file at path.
@@ -259,6 +271,18 @@ func (c *Config) applyDefaults() {
 	}
 	if l.Heartbeat == 0 {
 		l.Heartbeat = DefaultHeartbeat
+	}
+	if l.MaxConnectionsPerUser == 0 {
+		l.MaxConnectionsPerUser = DefaultMaxConnectionsPerUser
+	}
+	if l.MaxConnectionsPerIP == 0 {
+		l.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if l.RESTRequestsPerSecond == 0 {
+		l.RESTRequestsPerSecond = DefaultRESTRequestsPerSecond
+	}
+	if l.RESTBurst == 0 {
+		l.RESTBurst = DefaultRESTBurst
 	}
 }
 
