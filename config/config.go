@@ -34,6 +34,7 @@ const (
 	DefaultHeartbeat             = 25 * time.Second
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultManageReplicaIdentity = true
+	DefaultClockSkew             = 30 * time.Second
 	DefaultMaxConnectionsPerUser = 20
 	DefaultMaxConnectionsPerIP   = 200
 	DefaultRESTRequestsPerSecond = 50
@@ -85,6 +86,8 @@ type JWT struct {
 	JWKSURL  string `yaml:"jwks_url"`
 	Issuer   string `yaml:"issuer"`
 	Audience string `yaml:"audience"`
+	// ClockSkew is the leeway allowed on exp and nbf (default 30s).
+	ClockSkew time.Duration `yaml:"clock_skew"`
 }
 
 // Realtime is the `realtime` section.
@@ -246,6 +249,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.ShutdownTimeout == 0 {
 		c.Server.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Auth.JWT.ClockSkew == 0 {
+		c.Auth.JWT.ClockSkew = DefaultClockSkew
 	}
 	if c.Realtime.Slot == "" {
 		c.Realtime.Slot = DefaultSlot
