@@ -34,17 +34,24 @@ database:
 server:
   listen: "127.0.0.1:0"
   shutdown_timeout: 5s
+auth:
+  jwt:
+    secret: ${JWT_SECRET}
+  anonymous: true
 models:
   Message:
     table: public.messages
     subscribe: [list, item, created, updated, deleted]
     broadcast: [created, updated, deleted, truncated]
     hide: [ip_address]
+    permissions: {subscribe: public, read: public, create: public, update: public, delete: public}
   Room:
     table: rooms
     subscribe: [list]
+    permissions: {subscribe: public, read: public}
   User:
     table: users
+    permissions: {read: public}
 limits:
   max_message_bytes: 4096
   max_subscriptions_per_client: 20
@@ -68,11 +75,24 @@ type testServer struct {
 	done   chan error
 }
 
+// testSecret signs the tests' HS256 tokens.
+const testSecret = "integration-test-secret"
+
 func startServer(t *testing.T, dbURL string, opts ...server.Option) *testServer {
 	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte(testConfig), func(k string) (string, bool) {
-		if k == "DATABASE_URL" {
+	return startServerWith(t, dbURL, testConfig, opts...)
+}
+
+// startServerWith runs a server with the given config text; DATABASE_URL and
+// JWT_SECRET expand to the test database and testSecret.
+func startServerWith(t *testing.T, dbURL, yaml string, opts ...server.Option) *testServer {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) {
+		switch k {
+		case "DATABASE_URL":
 			return dbURL, true
+		case "JWT_SECRET":
+			return testSecret, true
 		}
 		return "", false
 	})
@@ -156,9 +176,19 @@ type wsClient struct {
 
 func dial(t *testing.T, base string) *wsClient {
 	t.Helper()
+	return dialToken(t, base, "")
+}
+
+// dialToken connects with token in the URL (none when empty).
+func dialToken(t *testing.T, base, token string) *wsClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", nil)
+	u := strings.Replace(base, "http", "ws", 1) + "/ws"
+	if token != "" {
+		u += "?token=" + token
+	}
+	conn, _, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -306,6 +336,12 @@ func queryInt(t *testing.T, conn *pgx.Conn, sql string, args ...any) int64 {
 // httpDo sends a request and decodes a JSON response body (if any).
 func httpDo(t *testing.T, method, url, body string) (int, msg, http.Header) {
 	t.Helper()
+	return httpDoAs(t, "", method, url, body)
+}
+
+// httpDoAs is httpDo with a bearer token (none when empty).
+func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Header) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -315,6 +351,9 @@ func httpDo(t *testing.T, method, url, body string) (int, msg, http.Header) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

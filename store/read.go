@@ -79,15 +79,20 @@ func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) (walrelay.Cu
 }
 
 // Get reads the row whose primary key is id, with the cursor of the read.
-// A missing row gives an error wrapping walrelay.ErrNotFound; an id that is
-// not valid for the key's type, walrelay.ErrBadRequest.
-func (s *Store) Get(ctx context.Context, m *walrelay.Model, id string) (walrelay.Row, walrelay.Cursor, error) {
+// A row that is missing or that g may not read gives an error wrapping
+// walrelay.ErrNotFound (the two are indistinguishable, so existence does not
+// leak); an id that is not valid for the key's type, walrelay.ErrBadRequest.
+func (s *Store) Get(ctx context.Context, g Guard, m *walrelay.Model, id string) (walrelay.Row, walrelay.Cursor, error) {
 	cols, names := selectList(m)
-	pk := m.Column(m.PrimaryKey)
-	sql := "select " + cols + " from " + tableIdent(m) + " where " + quoteIdent(pk.Name) + " = $1::text::" + baseType(pk)
+	args := []any{id}
+	rf, err := readFilter(g, m, &args)
+	if err != nil {
+		return nil, walrelay.Cursor{}, fmt.Errorf("get %s: read filter: %w", m.Name, err)
+	}
+	sql := "select " + cols + " from " + tableIdent(m) + " where " + pkMatch(m, 1) + " and " + rf
 	var found []walrelay.Row
 	cur, err := s.read(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, textFormat, id)
+		rows, err := tx.Query(ctx, sql, append([]any{textFormat}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -107,8 +112,9 @@ func (s *Store) Get(ctx context.Context, m *walrelay.Model, id string) (walrelay
 // then the primary key. Pages are keyset pages: a page token names the last
 // row of the previous page, so paging is stable under concurrent writes
 // (no row that exists throughout is skipped or repeated). Each page is read
-// in its own snapshot, reported in the result's Cursor.
-func (s *Store) List(ctx context.Context, m *walrelay.Model, p ListParams) (*ListResult, error) {
+// in its own snapshot, reported in the result's Cursor. Only rows g may
+// read are listed, paged and counted.
+func (s *Store) List(ctx context.Context, g Guard, m *walrelay.Model, p ListParams) (*ListResult, error) {
 	limit := p.Limit
 	if limit == 0 {
 		limit = DefaultLimit
@@ -145,6 +151,12 @@ func (s *Store) List(ctx context.Context, m *walrelay.Model, p ListParams) (*Lis
 
 	var args []any
 	where := p.Filter.Where(&args)
+	rf, err := readFilter(g, m, &args)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: read filter: %w", m.Name, err)
+	}
+	where += " AND " + rf
+	countSQL := "select count(*) from " + tableIdent(m) + " where " + where
 	countArgs := append([]any(nil), args...)
 	if after != nil {
 		where += " AND " + keysetAfter(m, keys, after.V, &args)
@@ -182,7 +194,7 @@ func (s *Store) List(ctx context.Context, m *walrelay.Model, p ListParams) (*Lis
 		}
 		if p.Count {
 			var n int64
-			if err := tx.QueryRow(ctx, "select count(*) from "+tableIdent(m)+" where "+p.Filter.Where(new([]any)), countArgs...).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, countSQL, countArgs...).Scan(&n); err != nil {
 				return err
 			}
 			res.Total = &n

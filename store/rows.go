@@ -1,6 +1,8 @@
 package store
 
 import (
+	"strings"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/walrelay/walrelay"
@@ -54,4 +56,24 @@ func (s *Store) collect(rows pgx.Rows, n int) ([]walrelay.Row, error) {
 		out = append(out, s.decodeRow(rows, n))
 	}
 	return out, rows.Err()
+}
+
+// fullList returns every column of m, hidden ones included, quoted, in
+// attribute order: what rules see. Rows read with it must go through
+// stripHidden before they leave the store.
+func fullList(m *walrelay.Model) string {
+	parts := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		parts[i] = quoteIdent(c.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// stripHidden removes m's hidden columns from row, in place, and returns
+// it.
+func stripHidden(m *walrelay.Model, row walrelay.Row) walrelay.Row {
+	for _, h := range m.Hide {
+		delete(row, h)
+	}
+	return row
 }

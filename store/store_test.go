@@ -110,7 +110,7 @@ func TestKeysetMixedOrderWithNulls(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.Limit = 40
-		all, err := st.List(ctx, m, p)
+		all, err := st.List(ctx, store.AllowAll, m, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestKeysetMixedOrderWithNulls(t *testing.T) {
 			if pages > 20 {
 				t.Fatalf("%s: too many pages", order)
 			}
-			res, err := st.List(ctx, m, p)
+			res, err := st.List(ctx, store.AllowAll, m, p)
 			if err != nil {
 				t.Fatalf("%s: %v", order, err)
 			}
@@ -152,18 +152,18 @@ func TestPageTokenChecks(t *testing.T) {
 	st, _ := mustStore(t, `create table rows (id int primary key, a int); insert into rows select i, i from generate_series(1, 5) i;`, m)
 	ctx := context.Background()
 	p, _ := store.ParseListParams(m, url.Values{"limit": {"2"}, "a": {"gt.0"}})
-	res, err := st.List(ctx, m, p)
+	res, err := st.List(ctx, store.AllowAll, m, p)
 	if err != nil || res.NextPage == nil {
 		t.Fatalf("first page: %v %v", res, err)
 	}
 	other, _ := store.ParseListParams(m, url.Values{"limit": {"2"}, "a": {"gt.1"}})
 	other.Page = *res.NextPage
-	if _, err := st.List(ctx, m, other); !errors.Is(err, walrelay.ErrBadRequest) {
+	if _, err := st.List(ctx, store.AllowAll, m, other); !errors.Is(err, walrelay.ErrBadRequest) {
 		t.Fatalf("token with another filter: %v", err)
 	}
 	for _, tok := range []string{"!", "e30", "eyJ2IjpbIngiXSwiaCI6IngifQ"} {
 		p.Page = tok
-		if _, err := st.List(ctx, m, p); !errors.Is(err, walrelay.ErrBadRequest) {
+		if _, err := st.List(ctx, store.AllowAll, m, p); !errors.Is(err, walrelay.ErrBadRequest) {
 			t.Fatalf("token %q: %v", tok, err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestReadCursor(t *testing.T) {
 	m := &walrelay.Model{Name: "Row", Table: "rows"}
 	st, _ := mustStore(t, `create table rows (id int primary key)`, m)
 	ctx := context.Background()
-	res, err := st.List(ctx, m, store.ListParams{})
+	res, err := st.List(ctx, store.AllowAll, m, store.ListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +181,10 @@ func TestReadCursor(t *testing.T) {
 	if !c.Snapshot || c.LSN == 0 || c.Xmin == 0 || c.Xmax < c.Xmin {
 		t.Fatalf("cursor %+v", c)
 	}
-	if _, err := st.Create(ctx, m, map[string]any{"id": "1"}); err != nil {
+	if _, err := st.Create(ctx, store.AllowAll, m, map[string]any{"id": "1"}); err != nil {
 		t.Fatal(err)
 	}
-	_, c2, err := st.Get(ctx, m, "1")
+	_, c2, err := st.Get(ctx, store.AllowAll, m, "1")
 	if err != nil {
 		t.Fatal(err)
 	}
