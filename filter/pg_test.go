@@ -53,7 +53,7 @@ func TestMatchAgreesWithPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := store.New(pool, walrelay.NewSchema([]*walrelay.Model{m}), pgjson.NewDecoder())
-	all, err := st.List(ctx, m, store.ListParams{})
+	all, err := st.List(ctx, store.AllowAll, m, store.ListParams{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,13 @@
 // transaction in one call that must not block. The hub never waits for a
 // client: slow clients are the Receiver's business (package ws closes them).
 //
+// Authorization: every subscription carries an Access, its read permission
+// resolved by the caller. No event reaches a subscription that may not read
+// the event's row (the old row for deletes). For models whose read rule is
+// indexed (SetReadIndex), subscriptions are bucketed by key, so routing an
+// event touches only the subscriptions that may read it; for the others,
+// Access.Allow is called per subscription of the channel.
+//
 // A bounded replay history (for subscribe with since) is a later addition.
 package hub
 
@@ -32,6 +39,8 @@ type Hub struct {
 	// transactions it receives, and nothing arrives after Unsubscribe returns.
 	mu     sync.RWMutex
 	models map[string]*modelIndex
+	// readIndex holds the models' read indexes (SetReadIndex); guarded by mu.
+	readIndex map[string]RowKeyFunc
 	// pos is written only by Deliver under mu's read lock.
 	pos   atomic.Pointer[walrelay.Cursor]
 	epoch atomic.Uint32
@@ -50,7 +59,7 @@ func New(logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{logger: logger, models: map[string]*modelIndex{}}
+	return &Hub{logger: logger, models: map[string]*modelIndex{}, readIndex: map[string]RowKeyFunc{}}
 }
 
 // Position returns the cursor just after the last transaction delivered: a

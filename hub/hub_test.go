@@ -89,7 +89,7 @@ func TestRoutingByChannelKind(t *testing.T) {
 	for _, name := range []string{"Message:list", "Message:created", "Message:item:1", "Message:item:2",
 		"Message:updated:1", "Message:deleted:1", "Other:list"} {
 		r := &recorder{}
-		h.Subscribe(r, mustChannel(t, name), nil)
+		h.Subscribe(r, mustChannel(t, name), nil, ReadAll)
 		subs[name] = r
 	}
 	mustDeliver(t, h, ins(1, 5), upd(1, 5, 6), ins(2, 5))
@@ -122,7 +122,7 @@ func TestBroadcastListLimitsOps(t *testing.T) {
 	m.Broadcast = []walrelay.Op{walrelay.OpCreated}
 	h := New(nil)
 	r := &recorder{}
-	h.Subscribe(r, mustChannel(t, "Message:list"), nil)
+	h.Subscribe(r, mustChannel(t, "Message:list"), nil, ReadAll)
 	e1, e2, e3 := ins(1, 5), upd(1, 5, 5), &walrelay.Event{Model: &m, Op: walrelay.OpTruncated}
 	e1.Model, e2.Model = &m, &m
 	mustDeliver(t, h, e1, e2, e3)
@@ -134,7 +134,7 @@ func TestBroadcastListLimitsOps(t *testing.T) {
 func TestListFilterTransitions(t *testing.T) {
 	h := New(nil)
 	r := &recorder{}
-	h.Subscribe(r, mustChannel(t, "Message:list"), roomIs(5))
+	h.Subscribe(r, mustChannel(t, "Message:list"), roomIs(5), ReadAll)
 	mustDeliver(t, h,
 		ins(1, 5),    // matches: created
 		ins(2, 6),    // no match: nothing
@@ -157,10 +157,10 @@ func TestListFilterTransitions(t *testing.T) {
 func TestFilterOnItemAndSharedMessages(t *testing.T) {
 	h := New(nil)
 	a, b, c := &recorder{}, &recorder{}, &recorder{}
-	h.Subscribe(a, mustChannel(t, "Message:item:1"), roomIs(5))
-	h.Subscribe(b, mustChannel(t, "Message:item:1"), nil)
-	h.Subscribe(c, mustChannel(t, "Message:list"), nil)
-	h.Subscribe(c, mustChannel(t, "Message:created"), nil)
+	h.Subscribe(a, mustChannel(t, "Message:item:1"), roomIs(5), ReadAll)
+	h.Subscribe(b, mustChannel(t, "Message:item:1"), nil, ReadAll)
+	h.Subscribe(c, mustChannel(t, "Message:list"), nil, ReadAll)
+	h.Subscribe(c, mustChannel(t, "Message:created"), nil, ReadAll)
 	mustDeliver(t, h, ins(1, 5), upd(1, 5, 6))
 	if got, want := a.got(), []string(nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("filtered item got %q, want %q", got, want)
@@ -179,8 +179,8 @@ func TestFilterOnItemAndSharedMessages(t *testing.T) {
 	// Subscribers of one channel share one Message.
 	h2 := New(nil)
 	x, y := &recorder{}, &recorder{}
-	h2.Subscribe(x, mustChannel(t, "Message:list"), nil)
-	h2.Subscribe(y, mustChannel(t, "Message:list"), nil)
+	h2.Subscribe(x, mustChannel(t, "Message:list"), nil, ReadAll)
+	h2.Subscribe(y, mustChannel(t, "Message:list"), nil, ReadAll)
 	mustDeliver(t, h2, ins(1, 5))
 	if x.calls[0][0].Msg != y.calls[0][0].Msg {
 		t.Error("subscribers of one channel got different Message values")
@@ -200,7 +200,7 @@ func TestUnsubscribeAndPosition(t *testing.T) {
 	if pos := h.Position(); !reflect.DeepEqual(pos, walrelay.Cursor{}) {
 		t.Fatalf("initial position %+v", pos)
 	}
-	s, cur := h.Subscribe(r, mustChannel(t, "Message:item:1"), nil)
+	s, cur := h.Subscribe(r, mustChannel(t, "Message:item:1"), nil, ReadAll)
 	if !reflect.DeepEqual(cur, walrelay.Cursor{}) {
 		t.Fatalf("cursor %+v", cur)
 	}
@@ -208,7 +208,7 @@ func TestUnsubscribeAndPosition(t *testing.T) {
 	if want := (walrelay.Cursor{LSN: txn.CommitLSN, Seq: 1}); !reflect.DeepEqual(h.Position(), want) {
 		t.Fatalf("position %+v, want %+v", h.Position(), want)
 	}
-	_, cur = h.Subscribe(&recorder{}, mustChannel(t, "Message:list"), nil)
+	_, cur = h.Subscribe(&recorder{}, mustChannel(t, "Message:list"), nil, ReadAll)
 	if !reflect.DeepEqual(cur, h.Position()) {
 		t.Fatalf("subscribe cursor %+v, want %+v", cur, h.Position())
 	}
@@ -244,7 +244,7 @@ func TestConcurrentSubscribe(t *testing.T) {
 	}()
 	for range 200 {
 		r := &recorder{}
-		s, cur := h.Subscribe(r, mustChannel(t, "Message:list"), nil)
+		s, cur := h.Subscribe(r, mustChannel(t, "Message:list"), nil, ReadAll)
 		h.Unsubscribe(s)
 		for _, ds := range r.calls {
 			for _, d := range ds {
@@ -261,9 +261,9 @@ func TestConcurrentSubscribe(t *testing.T) {
 func TestReplace(t *testing.T) {
 	h := New(nil)
 	r := &recorder{}
-	s, _ := h.Subscribe(r, mustChannel(t, "Message:list"), roomIs(5))
+	s, _ := h.Subscribe(r, mustChannel(t, "Message:list"), roomIs(5), ReadAll)
 	mustDeliver(t, h, ins(1, 5), ins(2, 6))
-	s2, _ := h.Replace(s, roomIs(6))
+	s2, _ := h.Replace(s, roomIs(6), ReadAll)
 	if s2.Channel != s.Channel || s2.Receiver() != r {
 		t.Fatalf("replaced subscription %+v", s2)
 	}
@@ -279,7 +279,7 @@ func TestReplace(t *testing.T) {
 func TestEpoch(t *testing.T) {
 	h := New(nil)
 	h.SetEpoch(7)
-	_, cur := h.Subscribe(&recorder{}, mustChannel(t, "Message:list"), nil)
+	_, cur := h.Subscribe(&recorder{}, mustChannel(t, "Message:list"), nil, ReadAll)
 	txn := mustDeliver(t, h, ins(1, 5))
 	if cur.Epoch != 7 || h.Position().Epoch != 7 || h.Position().LSN != txn.CommitLSN {
 		t.Fatalf("cursor %+v, position %+v", cur, h.Position())

@@ -7,93 +7,150 @@ import (
 // route adds ev's deliveries to b (CONTRACT §4):
 //
 //   - :list gets created, updated, deleted and truncated, narrowed by the
-//     subscription's filter, with filter transitions on updates (listOp);
+//     subscription's view (read access AND filter), with view transitions
+//     on updates (viewOp);
 //   - :created gets created; :item:{id} updated and deleted of that row;
-//     :updated:{id} and :deleted:{id} their op of that row.
+//     :updated:{id} and :deleted:{id} their op of that row. For these the
+//     view is checked against ev.Row() only (the new row; the old row for
+//     deletes).
 //
-// Filters on the other kinds are checked against ev.Row(). The caller has
-// checked that the model broadcasts ev.Op.
+// The caller has checked that the model broadcasts ev.Op.
 func (x *modelIndex) route(ev *walrelay.Event, b *batch) {
 	model := ev.Model.Name
-	var listMsgs map[walrelay.Op]*Message
-	for s := range x.list {
-		op, ok := listOp(ev, s.Filter)
-		if !ok {
-			continue
-		}
-		m := listMsgs[op]
-		if m == nil {
-			if listMsgs == nil {
-				listMsgs = map[walrelay.Op]*Message{}
-			}
-			m = &Message{Channel: model + ":list", Op: op, Event: ev}
-			listMsgs[op] = m
-		}
-		b.add(s, m)
-	}
+	x.routeList(ev, b)
 	if ev.Op == walrelay.OpTruncated {
 		return
 	}
 	if ev.Op == walrelay.OpCreated {
-		x.routeSet(x.created, walrelay.Channel{Model: model, Kind: walrelay.KindCreated}, ev, b)
+		x.routeSet(&x.created, walrelay.Channel{Model: model, Kind: walrelay.KindCreated}, ev, b)
 		return
 	}
 	key := walrelay.KeyOf(ev.ID())
 	if key == "" {
 		return
 	}
-	x.routeSet(x.item[key], walrelay.Channel{Model: model, Kind: walrelay.KindItem, ID: key}, ev, b)
+	if a := x.item[key]; a != nil {
+		x.routeSet(a, walrelay.Channel{Model: model, Kind: walrelay.KindItem, ID: key}, ev, b)
+	}
 	switch ev.Op {
 	case walrelay.OpUpdated:
-		x.routeSet(x.updated[key], walrelay.Channel{Model: model, Kind: walrelay.KindUpdated, ID: key}, ev, b)
+		if a := x.updated[key]; a != nil {
+			x.routeSet(a, walrelay.Channel{Model: model, Kind: walrelay.KindUpdated, ID: key}, ev, b)
+		}
 	case walrelay.OpDeleted:
-		x.routeSet(x.deleted[key], walrelay.Channel{Model: model, Kind: walrelay.KindDeleted, ID: key}, ev, b)
+		if a := x.deleted[key]; a != nil {
+			x.routeSet(a, walrelay.Channel{Model: model, Kind: walrelay.KindDeleted, ID: key}, ev, b)
+		}
 	}
 }
 
-// routeSet delivers ev unchanged to the subscriptions of set whose filter
-// matches the event's row, sharing one Message among them.
-func (x *modelIndex) routeSet(set subSet, ch walrelay.Channel, ev *walrelay.Event, b *batch) {
+// routeList routes ev to the :list subscriptions whose view it touches.
+func (x *modelIndex) routeList(ev *walrelay.Event, b *batch) {
+	if x.list.n == 0 {
+		return
+	}
+	var msgs [4]*Message // by op; a list sees at most created/updated/deleted/truncated
+	add := func(s *Subscription, op walrelay.Op) {
+		i := opSlot(op)
+		if msgs[i] == nil {
+			msgs[i] = &Message{Channel: ev.Model.Name + ":list", Op: op, Event: ev}
+		}
+		b.add(s, msgs[i])
+	}
+	if ev.Op == walrelay.OpTruncated {
+		// A truncate carries no row: every :list subscription drops its rows.
+		x.list.each(func(s *Subscription) { add(s, walrelay.OpTruncated) })
+		return
+	}
+	indexed := x.rowKey != nil
+	var newKey, oldKey string
+	var keys [2]string
+	n := 0
+	if indexed {
+		if ev.New != nil {
+			newKey = x.rowKey(ev.New)
+			keys[n], n = newKey, n+1
+		}
+		if ev.Old != nil {
+			oldKey = x.rowKey(ev.Old)
+			keys[n], n = oldKey, n+1
+		}
+	}
+	x.list.readers(indexed, keys, n, func(s *Subscription) {
+		if op, ok := viewOp(ev, s, newKey, oldKey, indexed); ok {
+			add(s, op)
+		}
+	})
+}
+
+func opSlot(op walrelay.Op) int {
+	switch op {
+	case walrelay.OpCreated:
+		return 0
+	case walrelay.OpUpdated:
+		return 1
+	case walrelay.OpDeleted:
+		return 2
+	}
+	return 3
+}
+
+// routeSet delivers ev unchanged to the subscriptions of a that may read
+// the event's row and whose filter matches it, sharing one Message.
+func (x *modelIndex) routeSet(a *audience, ch walrelay.Channel, ev *walrelay.Event, b *batch) {
+	row := ev.Row()
+	indexed := x.rowKey != nil
+	var key string
+	var keys [2]string
+	n := 0
+	if indexed {
+		key = x.rowKey(row)
+		keys[0], n = key, 1
+	}
 	var m *Message
-	for s := range set {
-		if !matches(s.Filter, ev.Row()) {
-			continue
+	a.readers(indexed, keys, n, func(s *Subscription) {
+		if !s.Access.reads(row, key, indexed) || !matches(s.Filter, row) {
+			return
 		}
 		if m == nil {
 			m = &Message{Channel: ch.String(), Op: ev.Op, Event: ev}
 		}
 		b.add(s, m)
-	}
+	})
 }
 
-// listOp returns the event name a :list subscription with filter f receives
-// for ev, and false when it receives nothing. Without a filter it is ev.Op.
-// With one, creates and deletes are checked against their row; an update is
-// "updated" when the row matched before and after, "created" when it moves
-// into the filter, "deleted" when it moves out, and nothing when it matched
-// neither. Without the old row (no REPLICA IDENTITY FULL) an update that no
-// longer matches is sent as "deleted", since the client may hold the row.
-// Truncates go to every :list subscription.
-func listOp(ev *walrelay.Event, f Matcher) (walrelay.Op, bool) {
+// viewOp returns the event name a :list subscription s receives for ev,
+// and false when it receives nothing. A row is in s's view when s may read
+// it (s.Access) and s's filter matches it. Creates and deletes are judged
+// on their row. An update is "updated" when the row was in view before and
+// after, "created" when it moves into view, "deleted" when it moves out,
+// and nothing when it was in view neither before nor after.
+//
+// Without the old row (no REPLICA IDENTITY FULL) the past view is unknown:
+// an update whose new row s may read is "updated" when the filter matches
+// and "deleted" when not (the client may hold the row); an update whose
+// new row s may not read is not sent at all, since s may never have been
+// allowed to learn the row's id.
+func viewOp(ev *walrelay.Event, s *Subscription, newKey, oldKey string, indexed bool) (walrelay.Op, bool) {
+	inView := func(row walrelay.Row, key string) bool {
+		return s.Access.reads(row, key, indexed) && matches(s.Filter, row)
+	}
 	switch ev.Op {
-	case walrelay.OpTruncated:
-		return ev.Op, true
 	case walrelay.OpCreated:
-		return ev.Op, matches(f, ev.New)
+		return ev.Op, inView(ev.New, newKey)
 	case walrelay.OpDeleted:
-		return ev.Op, matches(f, ev.Old)
+		return ev.Op, inView(ev.Old, oldKey)
 	case walrelay.OpUpdated:
-		if f == nil {
-			return ev.Op, true
-		}
-		now := f.Match(ev.New)
 		if ev.Old == nil {
-			if now {
+			if !s.Access.reads(ev.New, newKey, indexed) {
+				return "", false
+			}
+			if matches(s.Filter, ev.New) {
 				return walrelay.OpUpdated, true
 			}
 			return walrelay.OpDeleted, true
 		}
-		was := f.Match(ev.Old)
+		was, now := inView(ev.Old, oldKey), inView(ev.New, newKey)
 		switch {
 		case was && now:
 			return walrelay.OpUpdated, true

@@ -25,10 +25,12 @@ type Delivery struct {
 }
 
 // Subscription is one channel subscription of a Receiver. Its fields are
-// immutable; to change the filter, subscribe again and unsubscribe the old.
+// immutable; to change the filter or the access, Replace it.
 type Subscription struct {
-	Channel  walrelay.Channel
-	Filter   Matcher
+	Channel walrelay.Channel
+	Filter  Matcher
+	Access  Access
+	// receiver owns the subscription.
 	receiver Receiver
 }
 
@@ -39,28 +41,36 @@ func (s *Subscription) Receiver() Receiver { return s.receiver }
 type subSet map[*Subscription]struct{}
 
 // modelIndex holds one model's subscriptions by channel kind; the per-row
-// kinds are indexed by the row's key (walrelay.KeyOf).
+// kinds are indexed by the row's key (walrelay.KeyOf). rowKey is the
+// model's read index, nil when it has none.
 type modelIndex struct {
-	list    subSet
-	created subSet
-	item    map[string]subSet
-	updated map[string]subSet
-	deleted map[string]subSet
+	rowKey  RowKeyFunc
+	list    audience
+	created audience
+	item    map[string]*audience
+	updated map[string]*audience
+	deleted map[string]*audience
 }
 
-func newModelIndex() *modelIndex {
+func newModelIndex(rowKey RowKeyFunc) *modelIndex {
 	return &modelIndex{
-		list: subSet{}, created: subSet{},
-		item: map[string]subSet{}, updated: map[string]subSet{}, deleted: map[string]subSet{},
+		rowKey: rowKey,
+		item:   map[string]*audience{}, updated: map[string]*audience{}, deleted: map[string]*audience{},
 	}
 }
 
-func (x *modelIndex) empty() bool {
-	return len(x.list)+len(x.created)+len(x.item)+len(x.updated)+len(x.deleted) == 0
+func (x *modelIndex) len() int {
+	n := x.list.n + x.created.n
+	for _, m := range []map[string]*audience{x.item, x.updated, x.deleted} {
+		for _, a := range m {
+			n += a.n
+		}
+	}
+	return n
 }
 
 // byID returns the keyed index for kind, or nil for list and created.
-func (x *modelIndex) byID(k walrelay.ChannelKind) map[string]subSet {
+func (x *modelIndex) byID(k walrelay.ChannelKind) map[string]*audience {
 	switch k {
 	case walrelay.KindItem:
 		return x.item
@@ -72,55 +82,75 @@ func (x *modelIndex) byID(k walrelay.ChannelKind) map[string]subSet {
 	return nil
 }
 
-func (x *modelIndex) add(s *Subscription) {
+// audienceOf returns the audience s belongs in, creating it if create.
+func (x *modelIndex) audienceOf(s *Subscription, create bool) *audience {
 	switch s.Channel.Kind {
 	case walrelay.KindList:
-		x.list[s] = struct{}{}
+		return &x.list
 	case walrelay.KindCreated:
-		x.created[s] = struct{}{}
-	default:
-		m := x.byID(s.Channel.Kind)
-		set := m[s.Channel.ID]
-		if set == nil {
-			set = subSet{}
-			m[s.Channel.ID] = set
-		}
-		set[s] = struct{}{}
+		return &x.created
 	}
+	m := x.byID(s.Channel.Kind)
+	a := m[s.Channel.ID]
+	if a == nil && create {
+		a = &audience{}
+		m[s.Channel.ID] = a
+	}
+	return a
+}
+
+func (x *modelIndex) add(s *Subscription) {
+	x.audienceOf(s, true).add(s, x.rowKey != nil)
 }
 
 func (x *modelIndex) remove(s *Subscription) {
-	switch s.Channel.Kind {
-	case walrelay.KindList:
-		delete(x.list, s)
-	case walrelay.KindCreated:
-		delete(x.created, s)
-	default:
-		m := x.byID(s.Channel.Kind)
-		if set := m[s.Channel.ID]; set != nil {
-			delete(set, s)
-			if len(set) == 0 {
-				delete(m, s.Channel.ID)
-			}
-		}
+	a := x.audienceOf(s, false)
+	if a == nil {
+		return
+	}
+	a.remove(s)
+	if a.n == 0 && s.Channel.ID != "" {
+		delete(x.byID(s.Channel.Kind), s.Channel.ID)
 	}
 }
 
-// Subscribe registers r for channel ch, narrowed by f (nil: every row). The
-// channel must be valid for its model (checked by the caller). It returns
-// the subscription and the cursor it starts after: r receives every
-// transaction delivered after that position and none before. Safe to call
-// concurrently with Deliver; it waits for a Deliver in progress.
-func (h *Hub) Subscribe(r Receiver, ch walrelay.Channel, f Matcher) (*Subscription, walrelay.Cursor) {
-	s := &Subscription{Channel: ch, Filter: f, receiver: r}
+// all returns every subscription of the model.
+func (x *modelIndex) all() []*Subscription {
+	var out []*Subscription
+	collect := func(s *Subscription) { out = append(out, s) }
+	x.list.each(collect)
+	x.created.each(collect)
+	for _, m := range []map[string]*audience{x.item, x.updated, x.deleted} {
+		for _, a := range m {
+			a.each(collect)
+		}
+	}
+	return out
+}
+
+// index returns model's index, creating it. Called with mu held for
+// writing.
+func (h *Hub) index(model string) *modelIndex {
+	idx := h.models[model]
+	if idx == nil {
+		idx = newModelIndex(h.readIndex[model])
+		h.models[model] = idx
+	}
+	return idx
+}
+
+// Subscribe registers r for channel ch, narrowed by f (nil: every row) and
+// by the read access a (see Access; the zero Access receives nothing but
+// truncates). The channel must be valid for its model (checked by the
+// caller). It returns the subscription and the cursor it starts after: r
+// receives every transaction delivered after that position and none
+// before. Safe to call concurrently with Deliver; it waits for a Deliver in
+// progress.
+func (h *Hub) Subscribe(r Receiver, ch walrelay.Channel, f Matcher, a Access) (*Subscription, walrelay.Cursor) {
+	s := &Subscription{Channel: ch, Filter: f, Access: a, receiver: r}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	idx := h.models[ch.Model]
-	if idx == nil {
-		idx = newModelIndex()
-		h.models[ch.Model] = idx
-	}
-	idx.add(s)
+	h.index(ch.Model).add(s)
 	return s, h.Position()
 }
 
@@ -134,7 +164,7 @@ func (h *Hub) Unsubscribe(s *Subscription) {
 		return
 	}
 	idx.remove(s)
-	if idx.empty() {
+	if idx.len() == 0 {
 		delete(h.models, s.Channel.Model)
 	}
 }
@@ -145,29 +175,46 @@ func (h *Hub) Len() int {
 	defer h.mu.RUnlock()
 	n := 0
 	for _, x := range h.models {
-		n += len(x.list) + len(x.created)
-		for _, m := range []map[string]subSet{x.item, x.updated, x.deleted} {
-			for _, set := range m {
-				n += len(set)
-			}
-		}
+		n += x.len()
 	}
 	return n
 }
 
-// Replace swaps old for a subscription to the same channel with filter f,
-// in one step: no transaction reaches both or neither. It returns the new
-// subscription and its cursor, as Subscribe does.
-func (h *Hub) Replace(old *Subscription, f Matcher) (*Subscription, walrelay.Cursor) {
-	s := &Subscription{Channel: old.Channel, Filter: f, receiver: old.receiver}
+// Replace swaps old for a subscription to the same channel with filter f
+// and access a, in one step: no transaction reaches both or neither. It
+// returns the new subscription and its cursor, as Subscribe does. Use it to
+// change a filter, and to re-index a subscription whose claims changed.
+func (h *Hub) Replace(old *Subscription, f Matcher, a Access) (*Subscription, walrelay.Cursor) {
+	s := &Subscription{Channel: old.Channel, Filter: f, Access: a, receiver: old.receiver}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	idx := h.models[old.Channel.Model]
-	if idx == nil {
-		idx = newModelIndex()
-		h.models[old.Channel.Model] = idx
-	}
+	idx := h.index(old.Channel.Model)
 	idx.remove(old)
 	idx.add(s)
 	return s, h.Position()
+}
+
+// SetReadIndex declares that model's read rule is indexed: subscriptions
+// of the model read the rows whose rowKey equals their Access.Key, and
+// events are routed by key instead of calling Access.Allow per
+// subscription (see Access). A nil rowKey removes the index. Existing
+// subscriptions of the model are re-bucketed; call it at startup, before
+// clients subscribe, to avoid that cost.
+func (h *Hub) SetReadIndex(model string, rowKey RowKeyFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rowKey == nil {
+		delete(h.readIndex, model)
+	} else {
+		h.readIndex[model] = rowKey
+	}
+	old := h.models[model]
+	if old == nil {
+		return
+	}
+	idx := newModelIndex(rowKey)
+	for _, s := range old.all() {
+		idx.add(s)
+	}
+	h.models[model] = idx
 }

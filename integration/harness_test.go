@@ -76,7 +76,7 @@ type testServer struct {
 }
 
 // testSecret signs the tests' HS256 tokens.
-const testSecret = "integration-test-secret"
+const testSecret = "integration-test-secret-0123456789abcdef"
 
 func startServer(t *testing.T, dbURL string, opts ...server.Option) *testServer {
 	t.Helper()
@@ -165,11 +165,11 @@ func (m msg) obj(k string) msg    { o, _ := m[k].(map[string]any); return o }
 // wsClient is a real WebSocket client. Every server message (frames may be
 // arrays) is queued in order.
 type wsClient struct {
-	t      *testing.T
-	conn   *websocket.Conn
-	msgs   chan msg
-	frames chan []byte // raw frames, for batching checks
-	mu     sync.Mutex
+	t        *testing.T
+	conn     *websocket.Conn
+	msgs     chan msg
+	frames   chan []byte // raw frames, for batching checks
+	mu       sync.Mutex
 	closeErr error
 	closed   chan struct{}
 }

@@ -103,12 +103,12 @@ func TestChannelsNarrowDelivery(t *testing.T) {
 		sub  sub
 		want []string // "event:id" in order
 	}{
-		"item":     {sub{fmt.Sprintf("Message:item:%d", a), ""}, []string{fmt.Sprintf("updated:%d", a), fmt.Sprintf("deleted:%d", a)}},
-		"created":  {sub{"Message:created", ""}, []string{"created:new"}},
-		"updated":  {sub{fmt.Sprintf("Message:updated:%d", a), ""}, []string{fmt.Sprintf("updated:%d", a)}},
-		"deleted":  {sub{fmt.Sprintf("Message:deleted:%d", a), ""}, []string{fmt.Sprintf("deleted:%d", a)}},
-		"filter":   {sub{"Message:list", "room_id=eq.2"}, []string{fmt.Sprintf("updated:%d", b), "created:new"}},
-		"filter2":  {sub{"Message:list", "room_id=lt.2&body=neq.zzz"}, []string{fmt.Sprintf("updated:%d", a), fmt.Sprintf("deleted:%d", a)}},
+		"item":    {sub{fmt.Sprintf("Message:item:%d", a), ""}, []string{fmt.Sprintf("updated:%d", a), fmt.Sprintf("deleted:%d", a)}},
+		"created": {sub{"Message:created", ""}, []string{"created:new"}},
+		"updated": {sub{fmt.Sprintf("Message:updated:%d", a), ""}, []string{fmt.Sprintf("updated:%d", a)}},
+		"deleted": {sub{fmt.Sprintf("Message:deleted:%d", a), ""}, []string{fmt.Sprintf("deleted:%d", a)}},
+		"filter":  {sub{"Message:list", "room_id=eq.2"}, []string{fmt.Sprintf("updated:%d", b), "created:new"}},
+		"filter2": {sub{"Message:list", "room_id=lt.2&body=neq.zzz"}, []string{fmt.Sprintf("updated:%d", a), fmt.Sprintf("deleted:%d", a)}},
 	}
 	clients := map[string]*wsClient{}
 	for name, tc := range cases {

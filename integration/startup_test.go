@@ -33,9 +33,9 @@ func newServerErr(t *testing.T, dbURL, yaml string) error {
 func TestStartupChecksConfigAgainstDatabase(t *testing.T) {
 	url := newDatabase(t)
 	pgtest.MustExec(t, url, "create table nopk (a int); create table twopk (a int, b int, primary key (a, b))")
-	head := "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nmodels:\n"
+	head := "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nauth:\n  anonymous: true\nmodels:\n"
 	for name, tc := range map[string]struct{ models, want string }{
-		"missing table":  {"  Message:\n    table: public.messagez\n", "walrelay.yaml:7"},
+		"missing table":  {"  Message:\n    table: public.messagez\n", "walrelay.yaml:9"},
 		"missing owner":  {"  Message:\n    table: messages\n    owner: writer_id\n", "writer_id"},
 		"missing hidden": {"  Message:\n    table: messages\n    hide: [ip]\n", `"ip"`},
 		"no primary key": {"  Thing:\n    table: nopk\n", "primary key"},
@@ -66,12 +66,12 @@ func TestStartupRequiresLogicalWAL(t *testing.T) {
 	}
 	defer c.Stop()
 	pgtest.MustExec(t, c.URL("postgres"), "create table items (id int primary key)")
-	err = newServerErr(t, c.URL("postgres"), "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nmodels:\n  Item:\n    table: items\n    subscribe: [list]\n")
+	err = newServerErr(t, c.URL("postgres"), "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nauth:\n  anonymous: true\nmodels:\n  Item:\n    table: items\n    subscribe: [list]\n")
 	if err == nil || !strings.Contains(err.Error(), "wal_level") || !strings.Contains(err.Error(), "logical") {
 		t.Fatalf("err = %v, want it to name wal_level = logical", err)
 	}
 	// REST-only configs do not need logical replication.
-	if err := newServerErr(t, c.URL("postgres"), "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nmodels:\n  Item:\n    table: items\n"); err != nil {
+	if err := newServerErr(t, c.URL("postgres"), "database:\n  url: ${DATABASE_URL}\nserver:\n  listen: 127.0.0.1:0\nauth:\n  anonymous: true\nmodels:\n  Item:\n    table: items\n"); err != nil {
 		t.Fatalf("REST-only server on wal_level=replica: %v", err)
 	}
 }

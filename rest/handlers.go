@@ -57,7 +57,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.store.List(r.Context(), m, p)
+	res, err := h.store.List(r.Context(), guard(r), m, p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -73,7 +73,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	row, cur, err := h.store.Get(r.Context(), m, param(r, "id"))
+	row, cur, err := h.store.Get(r.Context(), guard(r), m, param(r, "id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -93,7 +93,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	row, err := h.store.Create(r.Context(), m, data)
+	row, err := h.store.Create(r.Context(), guard(r), m, data)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -112,7 +112,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	row, err := h.store.Update(r.Context(), m, param(r, "id"), data)
+	row, err := h.store.Update(r.Context(), guard(r), m, param(r, "id"), data)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -126,7 +126,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.store.Delete(r.Context(), m, param(r, "id")); err != nil {
+	if err := h.store.Delete(r.Context(), guard(r), m, param(r, "id")); err != nil {
 		h.fail(w, r, err)
 		return
 	}

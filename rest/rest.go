@@ -1,12 +1,15 @@
 // Package rest serves walrelay's REST API (CONTRACT §2) over chi: list,
 // get, create, update and delete of model rows at /api/{path}[/{id}],
-// through package store. It writes to Postgres and never broadcasts: live
+// through package store. Requests are authenticated with a bearer token and
+// rate-limited per caller, and run under the caller's rules (package
+// authz; docs/authorization.md). It writes to Postgres and never broadcasts: live
 // events come from the WAL only.
 package rest
 
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -24,11 +27,20 @@ const CursorHeader = "Walrelay-Cursor"
 type Config struct {
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// RequestsPerSecond and Burst are each caller's token bucket: a
+	// caller is a token's sub, or the client address when anonymous.
+	// 0 means DefaultRequestsPerSecond and DefaultBurst; a negative
+	// RequestsPerSecond disables the limit.
+	RequestsPerSecond float64
+	Burst             int
 }
 
 type handler struct {
 	schema *walrelay.Schema
 	store  *store.Store
+	auth   Authenticator
+	policy Policy
+	limits *limiters
 	cfg    Config
 	log    *slog.Logger
 }
@@ -36,17 +48,30 @@ type handler struct {
 // New returns the REST handler. Its routes are relative to the API root
 // (mount it at /api): GET /{path}, GET /{path}/{id}, POST /{path},
 // PATCH /{path}/{id}, DELETE /{path}/{id}. Unknown paths answer 404 with a
-// JSON error body. The handler is safe for concurrent use; internal errors
-// are logged to logger and answered with a generic 500.
-func New(schema *walrelay.Schema, st *store.Store, cfg Config, logger *slog.Logger) http.Handler {
+// JSON error body.
+//
+// Every request is first authenticated with auth (the bearer token of the
+// Authorization header; 401 otherwise, see docs/authorization.md), then
+// rate-limited per caller (429 with Retry-After), and then runs under
+// policy's rules for its claims: reads see only readable rows, writes are
+// checked on the full rows (403). auth and policy must not be nil.
+//
+// The handler is safe for concurrent use; internal errors are logged to
+// logger and answered with a generic 500.
+func New(schema *walrelay.Schema, st *store.Store, auth Authenticator, policy Policy, cfg Config, logger *slog.Logger) http.Handler {
+	if auth == nil || policy == nil {
+		panic("rest.New: nil Authenticator or Policy")
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{schema: schema, store: st, cfg: cfg, log: logger}
+	h := &handler{schema: schema, store: st, auth: auth, policy: policy, cfg: cfg, log: logger,
+		limits: newLimiters(cfg.RequestsPerSecond, cfg.Burst, time.Now)}
 	r := chi.NewRouter()
+	r.Use(h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, walrelay.ErrNotFound)
 	})

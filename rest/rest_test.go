@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
@@ -48,11 +49,32 @@ type env struct {
 	srv *httptest.Server
 }
 
-// mustServer starts the REST API at /api over a fresh database.
+// public lets everyone do everything: the tests that are not about
+// authorization run as anonymous callers under it.
+var public = map[string]string{"read": "public", "create": "public", "update": "public", "delete": "public"}
+
+// mustServer starts the REST API at /api over a fresh database, with
+// anonymous access, public rules and (unless cfg says otherwise) no rate
+// limit.
 func mustServer(t *testing.T, cfg rest.Config) *env {
 	t.Helper()
+	models := []*walrelay.Model{
+		{Name: "Message", Schema: "public", Table: "messages", Path: "messages", Hide: []string{"ip_address"}, Permissions: public},
+		{Name: "Note", Schema: "public", Table: "notes", Path: "notes", Permissions: public},
+	}
+	if cfg.RequestsPerSecond == 0 {
+		cfg.RequestsPerSecond = -1
+	}
+	return mustAPI(t, schemaDDL, models, authz.VerifierConfig{Secret: testSecret, Anonymous: true}, cfg)
+}
+
+// mustAPI creates the tables of ddl in a fresh database, loads models,
+// compiles their rules and serves the REST API at /api with a verifier
+// made from vcfg.
+func mustAPI(t *testing.T, ddl string, models []*walrelay.Model, vcfg authz.VerifierConfig, cfg rest.Config) *env {
+	t.Helper()
 	dbURL := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, dbURL, schemaDDL)
+	pgtest.MustExec(t, dbURL, ddl)
 	ctx := context.Background()
 	pc, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -64,15 +86,19 @@ func mustServer(t *testing.T, cfg rest.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	models := []*walrelay.Model{
-		{Name: "Message", Schema: "public", Table: "messages", Path: "messages", Hide: []string{"ip_address"}},
-		{Name: "Note", Schema: "public", Table: "notes", Path: "notes"},
-	}
 	if err := store.LoadModels(ctx, pool, models); err != nil {
 		t.Fatal(err)
 	}
 	schema := walrelay.NewSchema(models)
-	h := rest.New(schema, store.New(pool, schema, pgjson.NewDecoder()), cfg, nil)
+	policy, err := authz.Compile(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := authz.NewVerifier(ctx, vcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rest.New(schema, store.New(pool, schema, pgjson.NewDecoder()), verifier, policy, cfg, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", http.StripPrefix("/api", h))
 	srv := httptest.NewServer(mux)
@@ -89,9 +115,19 @@ type response struct {
 
 func (e *env) do(t *testing.T, method, path, body string) response {
 	t.Helper()
+	return e.doAs(t, "", method, path, body)
+}
+
+// doAs sends a request with the Authorization header auth (none when
+// empty).
+func (e *env) doAs(t *testing.T, auth, method, path, body string) response {
+	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/cdc"
 	"github.com/walrelay/walrelay/config"
 	"github.com/walrelay/walrelay/hub"
@@ -105,12 +106,30 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	st := store.New(s.pool, s.schema, dec)
+	verifier, err := authz.NewVerifier(ctx, authz.VerifierConfig{
+		Secret: cfg.Auth.JWT.Secret, JWKSURL: cfg.Auth.JWT.JWKSURL, Issuer: cfg.Auth.JWT.Issuer,
+		Audience: cfg.Auth.JWT.Audience, Anonymous: cfg.Auth.Anonymous, Leeway: cfg.Auth.JWT.ClockSkew,
+	}, s.log.With("part", "authz"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.Pos("$.auth"), err)
+	}
+	if n := len(cfg.Auth.JWT.Secret); n > 0 && n < 32 {
+		s.log.Warn("auth.jwt.secret is short; use at least 32 random bytes for HS256", "length", n)
+	}
+	policy, err := authz.Compile(s.schema)
+	if err != nil {
+		return fmt.Errorf("%s: permissions: %w", cfg.File(), err)
+	}
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusOK, "ok") })
 	r.Get("/readyz", s.readyz)
-	r.Mount("/api", rest.New(s.schema, st, rest.Config{MaxBodyBytes: cfg.Limits.MaxBodyBytes}, s.log.With("part", "rest")))
+	r.Mount("/api", rest.New(s.schema, st, verifier, policy, rest.Config{
+		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
+		RequestsPerSecond: cfg.Limits.RESTRequestsPerSecond,
+		Burst:             cfg.Limits.RESTBurst,
+	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 {
 		ccfg := cdc.Config{
@@ -145,13 +164,15 @@ func (s *Server) init(ctx context.Context) error {
 			return nil
 		}))
 		s.ws = ws.New(ws.Config{
-			MaxSubscriptions:  cfg.Limits.MaxSubscriptionsPerClient,
-			MaxMessageBytes:   cfg.Limits.MaxMessageBytes,
-			MessagesPerSecond: cfg.Limits.MessagesPerSecond,
-			SendQueue:         cfg.Limits.SendQueue,
-			Heartbeat:         cfg.Limits.Heartbeat,
-			OriginPatterns:    cfg.Server.AllowedOrigins,
-		}, s.schema, h, st, s.log.With("part", "ws"))
+			MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
+			MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
+			MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
+			SendQueue:             cfg.Limits.SendQueue,
+			Heartbeat:             cfg.Limits.Heartbeat,
+			OriginPatterns:        cfg.Server.AllowedOrigins,
+			MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
+			MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
+		}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 		r.Handle("/ws", s.ws)
 	}
 	s.handler = r
@@ -167,6 +188,10 @@ func (s *Server) init(ctx context.Context) error {
 
 // Addr returns the address the server listens on (useful with port 0).
 func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Pool returns the server's database pool (the demo's token endpoint uses
+// it).
+func (s *Server) Pool() *pgxpool.Pool { return s.pool }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -6,6 +6,12 @@
 // against the catalog-derived walrelay.Model and quoted; values are bound as
 // text parameters cast to the column's catalog type. Rows are read in text
 // format and decoded with pgjson, so they look exactly like WAL events.
+// Every call takes a Guard, the caller's permissions: reads AND its read
+// filter into the WHERE clause (so pages and counts see only readable rows,
+// and an unreadable row is "not found"); writes check its Allow on full rows
+// (hidden columns included) inside the write's transaction and roll back
+// when denied. Use AllowAll for trusted callers.
+//
 // Errors a client may see wrap the sentinels of package walrelay with
 // messages that carry no SQL or database error text; any other error is
 // internal.

@@ -11,6 +11,9 @@ const (
 	DefaultHeartbeat         = 25 * time.Second
 	DefaultMessagesPerSecond = 50
 	DefaultWriteTimeout      = 10 * time.Second
+	DefaultMaxConnsPerUser   = 20
+	DefaultMaxConnsPerIP     = 200
+	DefaultAuthTimeout       = 10 * time.Second
 )
 
 // Config holds the gateway's per-connection limits. Zero fields take the
@@ -40,6 +43,26 @@ type Config struct {
 	// OriginPatterns lists the browser origins, besides the server's own
 	// host, allowed to connect (see websocket.AcceptOptions).
 	OriginPatterns []string
+	// MaxConnectionsPerUser caps the open connections of one user (the
+	// token's sub claim; anonymous connections and tokens without sub are
+	// not counted). Over it: HTTP 429 before the upgrade when the token
+	// came in the URL or header, close 4429 when it came in an auth
+	// message. Negative: no limit.
+	MaxConnectionsPerUser int
+	// MaxConnectionsPerIP caps the open connections from one client IP
+	// (see TrustProxy); over it the upgrade is answered with HTTP 429.
+	// Negative: no limit.
+	MaxConnectionsPerIP int
+	// TrustProxy makes the client IP the last address in X-Forwarded-For
+	// (appended by the reverse proxy in front of the server) instead of
+	// the TCP peer. Off by default: behind a proxy every client then
+	// counts as the proxy's IP. Turn it on only behind a proxy that sets
+	// the header, or clients can pick their IP.
+	TrustProxy bool
+	// AuthTimeout is how long a connection without a token (and without
+	// anonymous access) has to send its auth message before it is closed
+	// with 4401.
+	AuthTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +86,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxConnectionsPerUser == 0 {
+		c.MaxConnectionsPerUser = DefaultMaxConnsPerUser
+	}
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = DefaultMaxConnsPerIP
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = DefaultAuthTimeout
 	}
 	return c
 }

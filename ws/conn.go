@@ -4,9 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/hub"
 )
 
@@ -22,6 +25,21 @@ type conn struct {
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only
+
+	// caller is the connection's identity bound to the policy; nil until
+	// authenticated. Written by the read loop, read by requests.
+	caller atomic.Pointer[authz.Caller]
+	// expiry is the token's expiry in Unix nanoseconds, 0 for none;
+	// Receive drops everything once it has passed.
+	expiry atomic.Int64
+	// Read loop only (and ServeHTTP before and after it): whether an auth
+	// message or token was accepted, the user counted against the
+	// per-user limit, and the timers that close the connection.
+	authed      bool
+	user        string
+	hasUser     bool
+	authTimer   *time.Timer
+	expiryTimer *time.Timer
 
 	// sinceMu guards since: per subscription, the cursor a subscribe with
 	// since asked to resume after; Receive drops what precedes it.
@@ -63,6 +81,7 @@ func (c *conn) serve() {
 	}()
 	c.readLoop()
 	c.cancel()
+	c.stopTimers()
 	c.reqWG.Wait()
 	// Unsubscribe before waiting, so the hub stops queueing for us.
 	for _, sub := range c.subs {
@@ -83,7 +102,14 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 
 // Receive implements hub.Receiver: it queues the deliveries without
 // blocking, or marks the connection too slow when they do not fit.
+//
+// Once the token has expired nothing more is queued, even before the
+// expiry timer has closed the connection.
 func (c *conn) Receive(ds []hub.Delivery) {
+	if c.expired(time.Now()) {
+		c.closeWith(closeUnauthorized, "token expired")
+		return
+	}
 	items := make([]outItem, 0, len(ds))
 	c.sinceMu.Lock()
 	for _, d := range ds {

@@ -11,16 +11,21 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/hub"
 )
+
+// public allows every action to everyone, for tests of other things.
+var public = map[string]string{"subscribe": "public", "read": "public", "create": "public", "update": "public", "delete": "public"}
 
 func testSchema() *walrelay.Schema {
 	return walrelay.NewSchema([]*walrelay.Model{
 		{
 			Name: "Message", Schema: "public", Table: "messages", Path: "messages", PrimaryKey: "id",
-			Subscribe: []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
-			Broadcast: []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted, walrelay.OpTruncated},
-			Hide:      []string{"ip_address"},
+			Subscribe:   []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
+			Broadcast:   []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted, walrelay.OpTruncated},
+			Hide:        []string{"ip_address"},
+			Permissions: public,
 			Columns: []walrelay.Column{
 				{Name: "id", TypeOID: oidInt8, Type: "bigint", NotNull: true, HasDefault: true},
 				{Name: "room_id", TypeOID: oidInt4, Type: "integer"},
@@ -30,9 +35,10 @@ func testSchema() *walrelay.Schema {
 		},
 		{
 			Name: "Note", Schema: "public", Table: "notes", Path: "notes", PrimaryKey: "id",
-			Subscribe: []walrelay.ChannelKind{walrelay.KindCreated},
-			Broadcast: []walrelay.Op{walrelay.OpCreated},
-			Columns:   []walrelay.Column{{Name: "id", TypeOID: oidInt8, Type: "bigint"}},
+			Subscribe:   []walrelay.ChannelKind{walrelay.KindCreated},
+			Broadcast:   []walrelay.Op{walrelay.OpCreated},
+			Permissions: public,
+			Columns:     []walrelay.Column{{Name: "id", TypeOID: oidInt8, Type: "bigint"}},
 		},
 		{
 			Name: "User", Schema: "public", Table: "users", Path: "users", PrimaryKey: "id",
@@ -57,11 +63,30 @@ func mustEnv(t *testing.T, cfg Config, st Store) *testEnv {
 	return mustEnvWith(t, cfg, testSchema(), st, nil)
 }
 
-// mustEnvWith lets the test adjust the HTTP server before it starts.
+// mustEnvWith lets the test adjust the HTTP server before it starts. Its
+// clients are anonymous unless they send tokens (signed with testSecret).
 func mustEnvWith(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, prep func(*httptest.Server)) *testEnv {
 	t.Helper()
+	return mustEnvAuth(t, cfg, schema, st, true, prep)
+}
+
+// testSecret signs the tests' HS256 tokens.
+const testSecret = "ws-test-secret-0123456789abcdef!"
+
+// mustEnvAuth is a gateway with an HS256 Verifier (no clock leeway) and the
+// schema's compiled policy; anonymous says whether tokens are optional.
+func mustEnvAuth(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, anonymous bool, prep func(*httptest.Server)) *testEnv {
+	t.Helper()
+	v, err := authz.NewVerifier(context.Background(), authz.VerifierConfig{Secret: testSecret, Anonymous: anonymous, Leeway: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := authz.Compile(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := hub.New(nil)
-	srv := New(cfg, schema, h, st, nil)
+	srv := New(cfg, schema, h, st, v, p, nil)
 	hs := httptest.NewUnstartedServer(srv)
 	if prep != nil {
 		prep(hs)

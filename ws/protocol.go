@@ -47,7 +47,13 @@ type errorMsg struct {
 	Type    string          `json:"type"` // "error"
 	Ref     json.RawMessage `json:"ref,omitempty"`
 	Code    string          `json:"code"`
+	Channel string          `json:"channel,omitempty"` // a subscription dropped on a token refresh
 	Message string          `json:"message"`
+}
+
+type authenticatedMsg struct {
+	Type string          `json:"type"` // "authenticated"
+	Ref  json.RawMessage `json:"ref,omitempty"`
 }
 
 type resyncMsg struct {
@@ -64,6 +70,7 @@ type pongMsg struct {
 // Close codes (CONTRACT §3).
 const (
 	closeProtocolError = 4400
+	closeUnauthorized  = 4401
 	closeTooSlow       = 4408
 	closeRateLimited   = 4429
 )

@@ -28,12 +28,10 @@ func (c *conn) readLoop() {
 			continue // closing: drain until the close handshake ends
 		default:
 		}
-		var m inbound
-		decodeErr := error(nil)
-		if typ != websocket.MessageText {
-			decodeErr = fmt.Errorf("%w: binary frames are not supported", walrelay.ErrBadRequest)
-		} else if err := json.Unmarshal(data, &m); err != nil {
-			decodeErr = fmt.Errorf("%w: malformed message: want a JSON object with a type", walrelay.ErrBadRequest)
+		m, decodeErr := decode(typ, data)
+		if !c.authed && (decodeErr != nil || m.Type != "auth") {
+			c.closeWith(closeUnauthorized, `authenticate first: send {"type":"auth","token":..}`)
+			continue
 		}
 		if !c.limiter.allow(time.Now()) {
 			if c.limiter.sustained() {
@@ -66,9 +64,7 @@ func (c *conn) handle(m inbound) error {
 		c.send(marshal(pongMsg{Type: "pong", Ref: m.Ref}))
 		return nil
 	case "auth":
-		// Authorization is not enforced yet: every client may do everything,
-		// so a token is accepted and ignored.
-		return nil
+		return c.authenticate(m)
 	case "publish":
 		return fmt.Errorf("%w: no custom channels configured", walrelay.ErrBadRequest)
 	case "":
@@ -85,4 +81,16 @@ func (c *conn) sendError(ref json.RawMessage, err error) {
 		c.log.Error("websocket request failed", "err", err)
 	}
 	c.send(marshal(errorMsg{Type: "error", Ref: ref, Code: code, Message: msg}))
+}
+
+// decode parses one client frame. Its errors wrap walrelay.ErrBadRequest.
+func decode(typ websocket.MessageType, data []byte) (inbound, error) {
+	var m inbound
+	if typ != websocket.MessageText {
+		return m, fmt.Errorf("%w: binary frames are not supported", walrelay.ErrBadRequest)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return inbound{}, fmt.Errorf("%w: malformed message: want a JSON object with a type", walrelay.ErrBadRequest)
+	}
+	return m, nil
 }

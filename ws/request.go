@@ -21,13 +21,15 @@ const (
 )
 
 // Store is what WebSocket requests need of package store: the same calls
-// the REST layer makes. *store.Store satisfies it.
+// the REST layer makes, each guarded by the connection's *authz.Caller, so
+// the store enforces the read, create, update and delete rules.
+// *store.Store satisfies it.
 type Store interface {
-	List(ctx context.Context, m *walrelay.Model, p store.ListParams) (*store.ListResult, error)
-	Get(ctx context.Context, m *walrelay.Model, id string) (walrelay.Row, walrelay.Cursor, error)
-	Create(ctx context.Context, m *walrelay.Model, data map[string]any) (walrelay.Row, error)
-	Update(ctx context.Context, m *walrelay.Model, id string, data map[string]any) (walrelay.Row, error)
-	Delete(ctx context.Context, m *walrelay.Model, id string) error
+	List(ctx context.Context, g store.Guard, m *walrelay.Model, p store.ListParams) (*store.ListResult, error)
+	Get(ctx context.Context, g store.Guard, m *walrelay.Model, id string) (walrelay.Row, walrelay.Cursor, error)
+	Create(ctx context.Context, g store.Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error)
+	Update(ctx context.Context, g store.Guard, m *walrelay.Model, id string, data map[string]any) (walrelay.Row, error)
+	Delete(ctx context.Context, g store.Guard, m *walrelay.Model, id string) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -83,7 +85,7 @@ func (c *conn) request(msg inbound) error {
 	case "delete":
 		var id string
 		if id, err = requestID(msg); err == nil {
-			err = c.s.store.Delete(ctx, m, id)
+			err = c.s.store.Delete(ctx, c.guard(), m, id)
 		}
 	default:
 		return fmt.Errorf("%w: unknown op %q (want list, get, create, update or delete)", walrelay.ErrBadRequest, msg.Op)
@@ -108,7 +110,7 @@ func (c *conn) list(ctx context.Context, m *walrelay.Model, msg inbound) (any, s
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := c.s.store.List(ctx, m, p)
+	res, err := c.s.store.List(ctx, c.guard(), m, p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,7 +131,7 @@ func (c *conn) get(ctx context.Context, m *walrelay.Model, msg inbound) (any, st
 	if err != nil {
 		return nil, "", err
 	}
-	row, cur, err := c.s.store.Get(ctx, m, id)
+	row, cur, err := c.s.store.Get(ctx, c.guard(), m, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -141,7 +143,7 @@ func (c *conn) create(ctx context.Context, m *walrelay.Model, msg inbound) (any,
 	if err != nil {
 		return nil, err
 	}
-	row, err := c.s.store.Create(ctx, m, data)
+	row, err := c.s.store.Create(ctx, c.guard(), m, data)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +159,7 @@ func (c *conn) update(ctx context.Context, m *walrelay.Model, msg inbound) (any,
 	if err != nil {
 		return nil, err
 	}
-	row, err := c.s.store.Update(ctx, m, id, data)
+	row, err := c.s.store.Update(ctx, c.guard(), m, id, data)
 	if err != nil {
 		return nil, err
 	}
@@ -236,4 +238,14 @@ func paramString(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// guard returns the connection's current Caller as the store's Guard.
+// Requests run only after authentication, so it is set; a nil Caller would
+// be a bug, and the store fails closed on a nil Guard.
+func (c *conn) guard() store.Guard {
+	if caller := c.caller.Load(); caller != nil {
+		return caller
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
@@ -13,8 +14,14 @@ import (
 )
 
 // mustStoreEnv is a gateway whose requests go to the real store on a fresh
-// database with a messages table.
+// database with a messages table, everything public, anonymous clients.
 func mustStoreEnv(t *testing.T) (*testEnv, string) {
+	t.Helper()
+	return mustStoreEnvWith(t, public, true)
+}
+
+// mustStoreEnvWith is mustStoreEnv with the Message model's permissions.
+func mustStoreEnvWith(t *testing.T, perms map[string]string, anonymous bool) (*testEnv, string) {
 	t.Helper()
 	url := pgtest.MustDatabase(t)
 	pgtest.MustExec(t, url, `create table messages (id bigserial primary key, room_id int not null,
@@ -32,16 +39,17 @@ func mustStoreEnv(t *testing.T) (*testEnv, string) {
 	t.Cleanup(pool.Close)
 	models := []*walrelay.Model{{
 		Name: "Message", Schema: "public", Table: "messages", Path: "messages",
-		Subscribe: []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
-		Broadcast: []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted},
-		Hide:      []string{"ip_address"},
+		Subscribe:   []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
+		Broadcast:   []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted},
+		Hide:        []string{"ip_address"},
+		Permissions: perms,
 	}}
 	if err := store.LoadModels(ctx, pool, models); err != nil {
 		t.Fatal(err)
 	}
 	schema := walrelay.NewSchema(models)
 	st := store.New(pool, schema, pgjson.NewDecoder())
-	return mustEnvWith(t, Config{}, schema, st, nil), url
+	return mustEnvAuth(t, Config{}, schema, st, anonymous, nil), url
 }
 
 func TestRequests(t *testing.T) {
@@ -114,5 +122,64 @@ func TestRequests(t *testing.T) {
 				t.Fatalf("internal error: %v", m)
 			}
 		})
+	}
+}
+
+// TestRequestsGuarded checks that requests run with the connection's
+// claims: the store applies the read rule to list and get and the write
+// rules to create, update and delete, and a refreshed token applies at once.
+func TestRequestsGuarded(t *testing.T) {
+	env, url := mustStoreEnvWith(t, map[string]string{
+		"subscribe": "authenticated",
+		"read":      "row.room_id in auth.rooms",
+		"create":    "row.room_id in auth.rooms",
+		"update":    "row.room_id in auth.rooms",
+		"delete":    "false",
+	}, false)
+	pgtest.MustExec(t, url, `insert into messages (id, room_id, body) values (1001, 1, 'one'), (1002, 2, 'two')`)
+	c := env.dialToken(token(t, jwt.MapClaims{"sub": "alice", "rooms": []int{1}}, hour()))
+	req := func(ref, op string, id any, data map[string]any) msg {
+		t.Helper()
+		m := map[string]any{"type": "request", "ref": ref, "op": op, "model": "Message"}
+		if id != nil {
+			m["id"] = id
+		}
+		if data != nil {
+			m["data"] = data
+		}
+		c.send(m)
+		return c.one()
+	}
+	m := req("list", "list", nil, nil)
+	items, _ := m["data"].(map[string]any)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["id"] != float64(1001) {
+		t.Fatalf("list: %v", m)
+	}
+	for name, tc := range map[string]struct {
+		op   string
+		id   any
+		data map[string]any
+		code string
+	}{
+		"get unreadable":    {"get", 1002, nil, CodeNotFound},
+		"update unreadable": {"update", 1002, map[string]any{"body": "x"}, CodeNotFound},
+		"move out of reach": {"update", 1001, map[string]any{"room_id": 2}, CodeForbidden},
+		"create elsewhere":  {"create", nil, map[string]any{"room_id": 2, "body": "x"}, CodeForbidden},
+		"delete":            {"delete", 1001, nil, CodeForbidden},
+	} {
+		if m := req("r", tc.op, tc.id, tc.data); m.str("code") != tc.code {
+			t.Errorf("%s: got %v, want %s", name, m, tc.code)
+		}
+	}
+	if m := req("ok", "update", 1001, map[string]any{"body": "edited"}); m.str("type") != "reply" {
+		t.Fatalf("allowed update: %v", m)
+	}
+	// Refreshed with room 2: the new claims guard the next request.
+	c.auth(token(t, jwt.MapClaims{"sub": "alice", "rooms": []int{2}}, hour()))
+	if m := req("get2", "get", 1002, nil); m.str("type") != "reply" || m["data"].(map[string]any)["body"] != "two" {
+		t.Fatalf("get after refresh: %v", m)
+	}
+	if m := req("get1", "get", 1001, nil); m.str("code") != CodeNotFound {
+		t.Fatalf("get after refresh: %v", m)
 	}
 }

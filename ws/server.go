@@ -4,8 +4,17 @@
 // queue, batched into frames.
 //
 // Every connection has one read loop (the ServeHTTP goroutine), one write
-// loop, and a goroutine per request in flight (at most 8). The hub hands events to a connection without blocking; a connection
-// whose queue overflows is closed with 4408 and resumes with its cursor.
+// loop, and a goroutine per request in flight (at most 8). The hub hands
+// events to a connection without blocking; a connection whose queue
+// overflows is closed with 4408 and resumes with its cursor.
+//
+// Authorization (CONTRACT §1, §3; docs/protocol.md): a connection is
+// authenticated by a token in the URL, the Authorization header or a first
+// auth message, and closed with 4401 when the token is invalid or expires.
+// Its claims decide, through the Policy, which channels it may subscribe
+// to, which events it is sent (the read rule, checked by the hub on every
+// event's row before it is queued) and what its requests may do (the
+// store's Guard).
 package ws
 
 import (
@@ -27,6 +36,9 @@ type Server struct {
 	schema *walrelay.Schema
 	hub    *hub.Hub
 	store  Store
+	auth   Authenticator
+	policy Policy
+	limits *connLimits
 	logger *slog.Logger
 
 	mu       sync.Mutex
@@ -36,19 +48,32 @@ type Server struct {
 }
 
 // New returns a gateway serving the realtime models of schema from h, and
-// requests from st. logger may be nil.
-func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, logger *slog.Logger) *Server {
+// requests from st (nil: requests are refused). auth verifies tokens and
+// policy holds the rules; both are required. New declares the models'
+// indexable read rules to h (hub.Hub.SetReadIndex), so call it before
+// clients subscribe through anything else. logger may be nil.
+func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authenticator, policy Policy, logger *slog.Logger) *Server {
+	if auth == nil || policy == nil {
+		panic("ws.New: nil Authenticator or Policy")
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
-		cfg: cfg.withDefaults(), schema: schema, hub: h, store: st,
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg: cfg, schema: schema, hub: h, store: st, auth: auth, policy: policy,
+		limits: newConnLimits(cfg.MaxConnectionsPerIP, cfg.MaxConnectionsPerUser),
 		logger: logger, conns: map[*conn]struct{}{},
 	}
+	s.indexReadRules()
+	return s
 }
 
 // ServeHTTP accepts the WebSocket upgrade and serves the connection until
-// it closes. After Shutdown it answers 503.
+// it closes. After Shutdown it answers 503; over the per-IP connection
+// limit, or over the per-user limit with a token in the URL or header, 429.
+// A token in the URL or header that does not verify is answered by
+// accepting the upgrade and closing with 4401 and the reason.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.shutdown {
@@ -60,12 +85,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
+	ip := clientIP(r, s.cfg.TrustProxy)
+	if !s.limits.acquireIP(ip) {
+		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
+		return
+	}
+	defer s.limits.releaseIP(ip)
+
+	id, hasToken, authErr := s.identify(r)
+	if authErr == nil && id.hasUser {
+		if !s.limits.acquireUser(id.user) {
+			http.Error(w, "too many connections for this user", http.StatusTooManyRequests)
+			return
+		}
+	}
 	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
+		if authErr == nil && id.hasUser {
+			s.limits.releaseUser(id.user)
+		}
 		s.logger.Debug("websocket accept", "err", err)
 		return // Accept has written the HTTP error.
 	}
+	if authErr != nil {
+		_ = wc.Close(closeUnauthorized, closeReason(authErr))
+		return
+	}
 	c := newConn(s, wc, s.logger.With("remote", r.RemoteAddr))
+	switch {
+	case hasToken || s.auth.Anonymous():
+		c.setIdentity(id)
+		c.authed = true
+	default:
+		c.awaitAuth()
+	}
+	defer func() {
+		c.stopTimers()
+		if c.hasUser {
+			s.limits.releaseUser(c.user)
+		}
+	}()
 
 	s.mu.Lock()
 	if s.shutdown {
@@ -113,4 +172,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // encodeEvent encodes an event frame with the hub's epoch in its cursor.
 func (s *Server) encodeEvent(m *hub.Message) ([]byte, error) {
 	return encodeEvent(m, s.hub.Epoch())
+}
+
+// identify verifies the upgrade request's token, if it has one (see
+// tokenFromRequest). Without a token it returns the anonymous identity and
+// hasToken false; whether that is let in is the caller's decision.
+func (s *Server) identify(r *http.Request) (id identity, hasToken bool, err error) {
+	token, err := tokenFromRequest(r)
+	if err != nil {
+		return identity{}, true, err
+	}
+	if token == "" {
+		return identity{}, false, nil
+	}
+	claims, exp, err := s.auth.Verify(r.Context(), token)
+	if err != nil {
+		return identity{}, true, err
+	}
+	return newIdentity(claims, exp), true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/filter"
 	"github.com/walrelay/walrelay/hub"
 )
@@ -80,6 +81,11 @@ func (c *conn) subscribe(msg inbound) error {
 		}
 		since = &cur
 	}
+	caller := c.caller.Load()
+	if !caller.Allow(m, string(authz.ActionSubscribe), nil) {
+		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, ch)
+	}
+	access := c.s.access(m, caller.Claims())
 	name := ch.String()
 	old := c.subs[name]
 	if old == nil && len(c.subs) >= c.s.cfg.MaxSubscriptions {
@@ -98,9 +104,9 @@ func (c *conn) subscribe(msg inbound) error {
 	var hs *hub.Subscription
 	var pos walrelay.Cursor
 	if old != nil {
-		hs, pos = c.s.hub.Replace(old.hs, f)
+		hs, pos = c.s.hub.Replace(old.hs, f, access)
 	} else {
-		hs, pos = c.s.hub.Subscribe(c, ch, f)
+		hs, pos = c.s.hub.Subscribe(c, ch, f, access)
 	}
 	c.subs[name] = &subscription{hs: hs, model: m}
 	c.send(marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name, Cursor: pos.String()}))
@@ -117,6 +123,14 @@ func (c *conn) unsubscribe(msg inbound) error {
 	if ch, _, err := c.s.resolveChannel(msg.Channel); err == nil {
 		name = ch.String()
 	}
+	c.dropSubscription(name)
+	c.send(marshal(unsubscribedMsg{Type: "unsubscribed", Ref: msg.Ref, Channel: name}))
+	return nil
+}
+
+// dropSubscription removes the subscription to channel name, if any. Once
+// it returns nothing more of it is queued. Read loop only.
+func (c *conn) dropSubscription(name string) {
 	if sub := c.subs[name]; sub != nil {
 		c.s.hub.Unsubscribe(sub.hs)
 		delete(c.subs, name)
@@ -124,6 +138,4 @@ func (c *conn) unsubscribe(msg inbound) error {
 		delete(c.since, name)
 		c.sinceMu.Unlock()
 	}
-	c.send(marshal(unsubscribedMsg{Type: "unsubscribed", Ref: msg.Ref, Channel: name}))
-	return nil
 }

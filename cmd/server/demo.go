@@ -70,6 +70,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(demoPage)
 	}))
+	srv.Mount("/demo/token", demoTokens{pool: srv.Pool(), secret: []byte(cfg.Auth.JWT.Secret)})
 	host, port, _ := net.SplitHostPort(srv.Addr().String())
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "localhost"
@@ -78,8 +79,9 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 walrelay demo is running.
 
   Open        http://%[1]s
-  REST        curl http://%[1]s/api/messages
-  WebSocket   ws://%[1]s/ws   (send {"type":"subscribe","ref":"1","channel":"Message:list"})
+  Token       TOKEN=$(curl -s 'http://%[1]s/demo/token?user=alice' | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  REST        curl -H "Authorization: Bearer $TOKEN" http://%[1]s/api/messages
+  WebSocket   ws://%[1]s/ws?token=$TOKEN   (send {"type":"subscribe","ref":"1","channel":"Message:list"})
   Postgres    %[2]s
 
 Make a message appear live (from another terminal):

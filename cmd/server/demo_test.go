@@ -91,9 +91,19 @@ func TestDemoShowsInsertLive(t *testing.T) {
 		t.Fatalf("demo page: %d", res.StatusCode)
 	}
 
+	res, err = http.Get("http://" + addr + "/demo/token?user=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	err = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if err != nil || tok.Token == "" {
+		t.Fatalf("demo token: %v", err)
+	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	ws, _, err := websocket.Dial(wctx, "ws://"+addr+"/ws", nil)
+	ws, _, err := websocket.Dial(wctx, "ws://"+addr+"/ws?token="+tok.Token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
