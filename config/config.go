@@ -71,6 +71,9 @@ type Server struct {
 	// "app.example.com" or "*.example.com") allowed to open the WebSocket
 	// from another origin; same-origin pages are always allowed.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// TrustProxy takes the client address for per-IP limits from the last
+	// X-Forwarded-For entry (set it only behind a proxy that writes it).
+	TrustProxy bool `yaml:"trust_proxy"`
 }
 
 // Auth is the `auth` section. It is parsed and validated here; tokens are

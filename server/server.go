@@ -172,6 +172,7 @@ func (s *Server) init(ctx context.Context) error {
 			OriginPatterns:        cfg.Server.AllowedOrigins,
 			MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
 			MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
+			TrustProxy:            cfg.Server.TrustProxy,
 		}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 		r.Handle("/ws", s.ws)
 	}
