@@ -99,6 +99,11 @@ type Txn struct {
 	EndLSN     LSN
 	CommitTime time.Time
 	Events     []*Event
+	// More is true when further events of this transaction follow in
+	// another Txn with the same XID and CommitLSN: a large transaction is
+	// handed on in chunks, in order, the last one with More false. Seq
+	// continues across chunks. Only the last chunk may be acknowledged.
+	More bool
 }
 
 // KeyOf returns the canonical string form of a primary key value, as it
