@@ -219,6 +219,26 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	return nil
 }
 
+// StopServer stops the server (fast shutdown) but keeps its data, for
+// outage tests; StartServer starts it again on the same port.
+func (c *Cluster) StopServer(ctx context.Context) error {
+	out, err := c.cmd(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-w", "-t", "60", "-m", "fast", "stop").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// StartServer starts a server stopped by StopServer.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	out, err := c.cmd(ctx, "pg_ctl", "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "postgres.log"),
+		"-w", "-t", "60", "-o", "-p "+strconv.Itoa(c.port), "start").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl start: %w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
 // Stop stops the server (fast shutdown) and removes its directory. It is
 // safe to call more than once.
 func (c *Cluster) Stop() error {
