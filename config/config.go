@@ -35,6 +35,9 @@ const (
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultManageReplicaIdentity = true
 	DefaultClockSkew             = 30 * time.Second
+	DefaultHistoryEvents         = 50000
+	DefaultHistoryAge            = 10 * time.Minute
+	DefaultMaxRetainedWALBytes   = 1 << 30
 	DefaultMaxConnectionsPerUser = 20
 	DefaultMaxConnectionsPerIP   = 200
 	DefaultRESTRequestsPerSecond = 50
@@ -98,6 +101,18 @@ type Realtime struct {
 	Slot                  string `yaml:"slot"`
 	Publication           string `yaml:"publication"`
 	ManageReplicaIdentity *bool  `yaml:"manage_replica_identity"`
+	// History bounds the per-model replay history that `since` resumes
+	// from; the slot's confirmed position trails it.
+	History History `yaml:"history"`
+	// MaxRetainedWALBytes: log a warning when the slot retains more WAL
+	// than this (default 1 GiB; -1 disables).
+	MaxRetainedWALBytes int64 `yaml:"max_retained_wal_bytes"`
+}
+
+// History is `realtime.history`.
+type History struct {
+	MaxEvents int           `yaml:"max_events"` // per model, default 50000
+	MaxAge    time.Duration `yaml:"max_age"`    // default 10m
 }
 
 // ManagesReplicaIdentity reports manage_replica_identity (default true).
@@ -255,6 +270,15 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Auth.JWT.ClockSkew == 0 {
 		c.Auth.JWT.ClockSkew = DefaultClockSkew
+	}
+	if c.Realtime.History.MaxEvents == 0 {
+		c.Realtime.History.MaxEvents = DefaultHistoryEvents
+	}
+	if c.Realtime.History.MaxAge == 0 {
+		c.Realtime.History.MaxAge = DefaultHistoryAge
+	}
+	if c.Realtime.MaxRetainedWALBytes == 0 {
+		c.Realtime.MaxRetainedWALBytes = DefaultMaxRetainedWALBytes
 	}
 	if c.Realtime.Slot == "" {
 		c.Realtime.Slot = DefaultSlot
