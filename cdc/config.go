@@ -3,6 +3,7 @@ package cdc
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"time"
 )
@@ -14,6 +15,15 @@ const (
 	DefaultStandbyTimeout = 10 * time.Second
 	DefaultMinBackoff     = 200 * time.Millisecond
 	DefaultMaxBackoff     = 15 * time.Second
+	// DefaultChunkEvents is the most events of one transaction held in
+	// memory, and the size of the chunks a large transaction is handed on in.
+	DefaultChunkEvents = 10000
+	// DefaultRetainedCheckInterval is how often the WAL the slot retains is
+	// measured.
+	DefaultRetainedCheckInterval = 30 * time.Second
+	// DefaultMaxRetainedWALBytes is the retained-WAL size above which a
+	// warning is logged (1 GiB).
+	DefaultMaxRetainedWALBytes int64 = 1 << 30
 )
 
 // Config configures Setup and the Consumer. The zero value of every field
@@ -37,6 +47,22 @@ type Config struct {
 	// lost connection (defaults 200ms and 15s); the wait doubles per
 	// failure and is jittered.
 	MinBackoff, MaxBackoff time.Duration
+	// ChunkEvents bounds the events of one open transaction kept in memory
+	// (default 10000); further changes are spilled to a temporary file, and
+	// at commit the transaction is handed on in chunks of at most
+	// ChunkEvents events (walrelay.Txn.More).
+	ChunkEvents int
+	// SpillDir is the directory of the spill files (default os.TempDir()).
+	// Files are unlinked right after creation where the OS allows, so a
+	// crash leaves nothing behind.
+	SpillDir string
+	// RetainedCheckInterval is how often the WAL retained by the slot is
+	// measured (default 30s); see Consumer.RetainedWALBytes.
+	RetainedCheckInterval time.Duration
+	// MaxRetainedWALBytes is the retained WAL above which a warning is
+	// logged, at most once per check. 0 means the default (1 GiB); a
+	// negative value disables the warning.
+	MaxRetainedWALBytes int64
 	// Logger receives connection and decoding problems; default
 	// slog.Default().
 	Logger *slog.Logger
@@ -61,6 +87,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.ChunkEvents <= 0 {
+		c.ChunkEvents = DefaultChunkEvents
+	}
+	if c.SpillDir == "" {
+		c.SpillDir = os.TempDir()
+	}
+	if c.RetainedCheckInterval <= 0 {
+		c.RetainedCheckInterval = DefaultRetainedCheckInterval
+	}
+	if c.MaxRetainedWALBytes == 0 {
+		c.MaxRetainedWALBytes = DefaultMaxRetainedWALBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

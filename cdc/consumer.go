@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,22 +15,40 @@ import (
 	"github.com/walrelay/walrelay/pgjson"
 )
 
-// Sink receives committed transactions in commit order. Deliver is called
-// from the consumer's single goroutine, one Txn at a time; when it returns
-// nil the transaction counts as handed on and its EndLSN may be
-// acknowledged to the slot. When it returns an error the consumer drops the
-// connection and reconnects, and the slot replays from the last
-// acknowledged position, so the same Txn (same CommitLSN) is delivered
-// again. Within one Consumer a Txn that Deliver accepted is never
-// delivered twice; after a process restart, transactions accepted but not
-// yet acknowledged are delivered again.
+// Sink receives committed transactions in commit order. All its methods
+// are called from the consumer's single Run goroutine, never concurrently
+// with each other.
+//
+// When Deliver returns nil the Txn counts as handed on; a large
+// transaction arrives as several Txns (More true on all but the last) and
+// only its last chunk counts. When Deliver returns an error the consumer
+// drops the connection and reconnects, and the whole transaction is
+// delivered again (same CommitLSN, from its first chunk). Within one
+// Consumer a transaction whose last chunk Deliver accepted is never
+// delivered again, unless Reset was called in between.
+//
+// The position acknowledged to the slot trails the sink's history: it is
+// the end of the last handed-on transaction, or Retained() when that is
+// non-zero and smaller. After a process restart the slot therefore
+// re-streams every transaction from Retained() on (Postgres re-sends
+// transactions whose commit LSN is at or after the confirmed position), so
+// the sink can rebuild its replay history.
 type Sink interface {
+	// Deliver hands on one transaction, or one chunk of a large one.
 	Deliver(ctx context.Context, tx *walrelay.Txn) error
+	// Retained returns the commit LSN of the oldest transaction the sink
+	// still needs re-streamed after a restart (its replay history), or 0
+	// for none. The consumer never confirms past it.
+	Retained() walrelay.LSN
+	// Reset tells the sink the stream restarted from scratch with a new
+	// epoch: the slot was recreated and changes may have been lost, so its
+	// history no longer continues the stream.
+	Reset(epoch uint32)
 }
 
 // Consumer streams changes from the slot to a Sink. Run owns the
-// replication connection; Streaming and Confirmed may be called from any
-// goroutine.
+// replication connection; Streaming, Confirmed, Epoch and RetainedWALBytes
+// may be called from any goroutine.
 type Consumer struct {
 	cfg    Config
 	cfgErr error
@@ -37,9 +56,11 @@ type Consumer struct {
 	dec    *pgjson.Decoder
 	sink   Sink
 
-	streaming atomic.Bool
-	confirmed atomic.Uint64 // last position reported to the server
-	delivered walrelay.LSN  // last position the sink accepted; owned by Run
+	streaming   atomic.Bool
+	confirmed   atomic.Uint64 // last position reported to the server
+	epoch       atomic.Uint32
+	retainedWAL atomic.Int64
+	delivered   walrelay.LSN // end of the last transaction handed on; owned by Run
 }
 
 // NewConsumer returns a Consumer for the realtime models of schema. dec
@@ -55,22 +76,46 @@ func NewConsumer(cfg Config, schema *walrelay.Schema, dec *pgjson.Decoder, sink 
 }
 
 // Streaming reports whether the consumer is connected and streaming, for
-// readiness checks.
+// readiness checks. It is false while the database is unreachable.
 func (c *Consumer) Streaming() bool { return c.streaming.Load() }
 
 // Confirmed returns the last position acknowledged to the slot.
 func (c *Consumer) Confirmed() walrelay.LSN { return walrelay.LSN(c.confirmed.Load()) }
 
+// Epoch returns the slot's current epoch (see Setup), or 0 before Run has
+// read it. It changes, after Sink.Reset, when the slot is recreated.
+func (c *Consumer) Epoch() uint32 { return c.epoch.Load() }
+
+// RetainedWALBytes returns the WAL the slot kept at the last check
+// (pg_current_wal_lsn() - restart_lsn), measured every
+// Config.RetainedCheckInterval while Run runs; 0 before the first check.
+func (c *Consumer) RetainedWALBytes() int64 { return c.retainedWAL.Load() }
+
+// errSlotRecreated ends a session whose slot was found invalidated and has
+// been recreated; the next session starts right away.
+var errSlotRecreated = errors.New("replication slot recreated")
+
 // Run streams until ctx is done, then sends a final status update with the
-// last delivered position and returns nil. A lost connection or a failed
+// acknowledged position and returns nil. A lost connection or a failed
 // Deliver is logged and followed by a reconnect after a capped,
 // jittered exponential backoff; streaming resumes at the slot's confirmed
-// position. Run must not be called concurrently with itself. It returns an
-// error only for an invalid Config.
+// position. A slot found invalidated (or missing) is recreated with a new
+// epoch, and Sink.Reset is called before streaming again. Alongside, Run
+// measures the WAL the slot retains (RetainedWALBytes). Run must not be
+// called concurrently with itself. It returns an error only for an invalid
+// Config.
 func (c *Consumer) Run(ctx context.Context) error {
 	if c.cfgErr != nil {
 		return fmt.Errorf("cdc consumer: %w", c.cfgErr)
 	}
+	mctx, stopMonitor := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.monitor(mctx) })
+	defer func() {
+		stopMonitor()
+		wg.Wait()
+	}()
+
 	backoff := c.cfg.MinBackoff
 	for {
 		before := c.delivered
@@ -78,6 +123,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.streaming.Store(false)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, errSlotRecreated) {
+			backoff = c.cfg.MinBackoff
+			continue
 		}
 		if c.delivered != before {
 			backoff = c.cfg.MinBackoff
@@ -95,30 +144,60 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
-// prepare runs on a regular connection before streaming: it reads the
-// slot's confirmed position, so status updates never move it backwards, and
-// registers the realtime tables' column types with the decoder.
+// ackPosition is the position to confirm: the end of the last transaction
+// handed on, held back to the sink's oldest retained commit, and never
+// behind what was confirmed before.
+func (c *Consumer) ackPosition() walrelay.LSN {
+	pos := c.delivered
+	if r := c.sink.Retained(); r != 0 && r < pos {
+		pos = r
+	}
+	return max(pos, c.Confirmed())
+}
+
+// prepare runs on a regular connection before streaming: it checks the
+// slot (recreating it when invalidated or missing), reads its confirmed
+// position and epoch, and registers the realtime tables' column types with
+// the decoder.
 func (c *Consumer) prepare(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, c.cfg.URL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var confirmed *string
-	err = conn.QueryRow(ctx, `select confirmed_flush_lsn::text from pg_catalog.pg_replication_slots
-		where slot_name = $1 and database = current_database()`, c.cfg.Slot).Scan(&confirmed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("replication slot %s does not exist in this database (cdc.Setup creates it)", c.cfg.Slot)
-	}
+	si, err := readSlot(ctx, conn, c.cfg.Slot)
 	if err != nil {
-		return fmt.Errorf("read slot %s: %w", c.cfg.Slot, err)
+		return err
 	}
-	if confirmed != nil {
-		lsn, err := parseLSN(*confirmed)
+	switch {
+	case si == nil:
+		if err := c.recreateSlot(ctx, conn, "the slot does not exist"); err != nil {
+			return err
+		}
+	case si.check(c.cfg.Slot) != nil:
+		return si.check(c.cfg.Slot)
+	case si.invalidated() != "":
+		if err := c.recreateSlot(ctx, conn, si.invalidated()); err != nil {
+			return err
+		}
+	default:
+		confirmed, err := si.confirmed()
 		if err != nil {
 			return fmt.Errorf("read slot %s: %w", c.cfg.Slot, err)
 		}
-		c.delivered = max(c.delivered, lsn)
+		epoch, _, err := slotEpoch(ctx, conn, c.cfg.Slot, false)
+		if err != nil {
+			return err
+		}
+		if old := c.epoch.Swap(epoch); old != 0 && old != epoch {
+			// Recreated behind our back (another node, or Setup).
+			c.cfg.Logger.Error("cdc: replication slot was recreated elsewhere; resetting", "slot", c.cfg.Slot, "epoch", epoch)
+			c.delivered = confirmed
+			c.confirmed.Store(uint64(confirmed))
+			c.sink.Reset(epoch)
+		}
+		c.delivered = max(c.delivered, confirmed)
+		c.confirmed.Store(max(c.confirmed.Load(), uint64(confirmed)))
 	}
 	var oids []uint32
 	for _, m := range c.schema.Realtime() {

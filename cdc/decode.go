@@ -15,111 +15,158 @@ import (
 const MessagePrefix = "walrelay"
 
 // relation is a cached pgoutput Relation message; model is nil for tables
-// that are not configured.
+// that are not configured. A relation is never modified: a new Relation
+// message (after ALTER TABLE) replaces it, so changes recorded earlier keep
+// the columns they were sent with.
 type relation struct {
 	model *walrelay.Model
 	cols  []*pglogrepl.RelationMessageColumn
 }
 
-// txnDecoder turns pgoutput messages of one replication connection into
-// Txns. It is owned by that connection's goroutine.
-type txnDecoder struct {
-	schema *walrelay.Schema
-	dec    *pgjson.Decoder
-	log    *slog.Logger
-	rels   map[uint32]*relation
-	cur    *walrelay.Txn // nil outside a transaction
+// change is one undecoded change of a configured table, or a message.
+type change struct {
+	rel                *relation // nil for messages
+	op                 walrelay.Op
+	newTuple, oldTuple *pglogrepl.TupleData
+	oldKeyOnly         bool
+	prefix             string
+	content            []byte
 }
 
-func newTxnDecoder(schema *walrelay.Schema, dec *pgjson.Decoder, log *slog.Logger) *txnDecoder {
-	return &txnDecoder{schema: schema, dec: dec, log: log, rels: map[uint32]*relation{}}
+// txnDecoder turns pgoutput messages of one replication connection into
+// committed transactions. The first chunk events of a transaction are
+// decoded in memory, the rest spilled to a file. It is owned by that
+// connection's goroutine.
+type txnDecoder struct {
+	schema   *walrelay.Schema
+	dec      *pgjson.Decoder
+	log      *slog.Logger
+	chunk    int
+	spillDir string
+	rels     map[uint32]*relation
+	cur      *walrelay.Txn // nil outside a transaction
+	spill    *spill        // changes of cur beyond chunk; nil while it fits
+}
+
+func newTxnDecoder(schema *walrelay.Schema, dec *pgjson.Decoder, log *slog.Logger, chunk int, spillDir string) *txnDecoder {
+	return &txnDecoder{schema: schema, dec: dec, log: log, chunk: chunk, spillDir: spillDir, rels: map[uint32]*relation{}}
 }
 
 // inTxn reports whether a transaction has begun and not yet committed.
 func (d *txnDecoder) inTxn() bool { return d.cur != nil }
 
-// handle applies one message. It returns the finished Txn on Commit (with
-// no events when nothing in it concerns a model).
-func (d *txnDecoder) handle(msg pglogrepl.Message) (*walrelay.Txn, error) {
+// close drops an open transaction and its spill file.
+func (d *txnDecoder) close() {
+	if d.spill != nil {
+		d.spill.close()
+		d.spill = nil
+	}
+	d.cur = nil
+}
+
+// handle applies one message. It returns the finished transaction on
+// Commit (with no events when nothing in it concerns a model); the caller
+// must close it.
+func (d *txnDecoder) handle(msg pglogrepl.Message) (*committed, error) {
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
 		d.rels[m.RelationID] = &relation{model: d.schema.ByTable(m.Namespace, m.RelationName), cols: m.Columns}
 	case *pglogrepl.BeginMessage:
+		d.close()
 		d.cur = &walrelay.Txn{XID: m.Xid, CommitLSN: walrelay.LSN(m.FinalLSN), CommitTime: m.CommitTime}
 	case *pglogrepl.InsertMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil || rel.model == nil {
-			return nil, err
-		}
-		d.add(rel.model, walrelay.OpCreated, d.row(rel, m.Tuple, nil, false), nil)
+		return nil, d.push(m.RelationID, &change{op: walrelay.OpCreated, newTuple: m.Tuple})
 	case *pglogrepl.UpdateMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil || rel.model == nil {
-			return nil, err
-		}
-		var old walrelay.Row
-		if m.OldTuple != nil {
-			old = d.row(rel, m.OldTuple, nil, m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey)
-		}
-		d.add(rel.model, walrelay.OpUpdated, d.row(rel, m.NewTuple, old, false), old)
+		return nil, d.push(m.RelationID, &change{op: walrelay.OpUpdated, newTuple: m.NewTuple, oldTuple: m.OldTuple,
+			oldKeyOnly: m.OldTupleType == pglogrepl.UpdateMessageTupleTypeKey})
 	case *pglogrepl.DeleteMessage:
-		rel, err := d.rel(m.RelationID)
-		if err != nil || rel.model == nil {
-			return nil, err
-		}
-		old := d.row(rel, m.OldTuple, nil, m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey)
-		d.add(rel.model, walrelay.OpDeleted, nil, old)
+		return nil, d.push(m.RelationID, &change{op: walrelay.OpDeleted, oldTuple: m.OldTuple,
+			oldKeyOnly: m.OldTupleType == pglogrepl.DeleteMessageTupleTypeKey})
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
-			rel, err := d.rel(id)
-			if err != nil {
+			if err := d.push(id, &change{op: walrelay.OpTruncated}); err != nil {
 				return nil, err
-			}
-			if rel.model != nil {
-				d.add(rel.model, walrelay.OpTruncated, nil, nil)
 			}
 		}
 	case *pglogrepl.LogicalDecodingMessage:
 		if m.Transactional && m.Prefix == MessagePrefix && d.cur != nil {
-			e := d.add(nil, walrelay.OpMessage, nil, nil)
-			e.Prefix, e.Content = m.Prefix, append([]byte(nil), m.Content...)
+			return nil, d.record(&change{op: walrelay.OpMessage, prefix: m.Prefix, content: append([]byte(nil), m.Content...)})
 		}
 	case *pglogrepl.CommitMessage:
 		txn := d.cur
 		if txn == nil {
 			return nil, fmt.Errorf("commit without begin at %s", m.CommitLSN)
 		}
-		d.cur = nil
 		txn.CommitLSN, txn.EndLSN, txn.CommitTime = walrelay.LSN(m.CommitLSN), walrelay.LSN(m.TransactionEndLSN), m.CommitTime
 		for _, e := range txn.Events {
 			e.LSN, e.CommitTime = txn.CommitLSN, txn.CommitTime
 		}
-		return txn, nil
+		ct := &committed{d: d, txn: txn, spill: d.spill}
+		d.cur, d.spill = nil, nil
+		if ct.spill != nil {
+			if err := ct.spill.rewind(); err != nil {
+				ct.close()
+				return nil, err
+			}
+		}
+		return ct, nil
 	}
 	// Type and Origin messages need nothing; the text format needs no
 	// type details beyond OIDs.
 	return nil, nil
 }
 
-// rel returns the cached relation of a change; its model is nil for tables
-// that are not configured, whose changes are skipped.
-func (d *txnDecoder) rel(id uint32) (*relation, error) {
+// push records a change of relation id, unless its table has no model.
+func (d *txnDecoder) push(id uint32, c *change) error {
 	if d.cur == nil {
-		return nil, fmt.Errorf("change outside a transaction")
+		return fmt.Errorf("change outside a transaction")
 	}
 	rel, ok := d.rels[id]
 	if !ok {
-		return nil, fmt.Errorf("change for relation %d before its Relation message", id)
+		return fmt.Errorf("change for relation %d before its Relation message", id)
 	}
-	return rel, nil
+	if rel.model == nil {
+		return nil
+	}
+	c.rel = rel
+	return d.record(c)
 }
 
-func (d *txnDecoder) add(m *walrelay.Model, op walrelay.Op, newRow, oldRow walrelay.Row) *walrelay.Event {
-	e := &walrelay.Event{
-		Model: m, Op: op, New: newRow, Old: oldRow,
-		XID: d.cur.XID, LSN: d.cur.CommitLSN, CommitTime: d.cur.CommitTime, Seq: len(d.cur.Events),
+// record decodes the change into the open transaction while it holds fewer
+// than chunk events, and spills it otherwise.
+func (d *txnDecoder) record(c *change) error {
+	if d.spill == nil && len(d.cur.Events) < d.chunk {
+		d.cur.Events = append(d.cur.Events, d.event(c, d.cur, len(d.cur.Events)))
+		return nil
 	}
-	d.cur.Events = append(d.cur.Events, e)
+	if d.spill == nil {
+		s, err := newSpill(d.spillDir)
+		if err != nil {
+			return err
+		}
+		d.spill = s
+		d.log.Debug("cdc: large transaction spills to disk", "xid", d.cur.XID, "after", d.chunk)
+	}
+	return d.spill.write(c)
+}
+
+// event decodes change c, number seq of transaction txn.
+func (d *txnDecoder) event(c *change, txn *walrelay.Txn, seq int) *walrelay.Event {
+	e := &walrelay.Event{Op: c.op, XID: txn.XID, LSN: txn.CommitLSN, CommitTime: txn.CommitTime, Seq: seq}
+	if c.rel != nil {
+		e.Model = c.rel.model
+	}
+	switch c.op {
+	case walrelay.OpCreated:
+		e.New = d.row(c.rel, c.newTuple, nil, false)
+	case walrelay.OpUpdated:
+		e.Old = d.row(c.rel, c.oldTuple, nil, c.oldKeyOnly)
+		e.New = d.row(c.rel, c.newTuple, e.Old, false)
+	case walrelay.OpDeleted:
+		e.Old = d.row(c.rel, c.oldTuple, nil, c.oldKeyOnly)
+	case walrelay.OpMessage:
+		e.Prefix, e.Content = c.prefix, c.content
+	}
 	return e
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,24 +107,38 @@ func mustConnect(t *testing.T, u string) *pgx.Conn {
 	return conn
 }
 
-func (e *env) mustSetup(t *testing.T) {
+func (e *env) mustSetup(t *testing.T) uint32 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := Setup(ctx, mustConnect(t, e.url), e.schema, e.cfg); err != nil {
+	epoch, err := Setup(ctx, mustConnect(t, e.url), e.schema, e.cfg)
+	if err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
+	if epoch == 0 {
+		t.Fatal("Setup returned epoch 0")
+	}
+	return epoch
 }
 
 // recSink records delivered transactions. fail, when set, is asked before
-// each delivery and its error returned instead.
+// each delivery and its error returned instead. Retained returns what
+// retain holds; Reset calls are recorded in resets.
 type recSink struct {
-	txns chan *walrelay.Txn
-	mu   sync.Mutex
-	fail func(*walrelay.Txn) error
+	txns   chan *walrelay.Txn
+	resets chan uint32
+	retain atomic.Uint64
+	mu     sync.Mutex
+	fail   func(*walrelay.Txn) error
 }
 
-func newSink() *recSink { return &recSink{txns: make(chan *walrelay.Txn, 100)} }
+func newSink() *recSink {
+	return &recSink{txns: make(chan *walrelay.Txn, 100), resets: make(chan uint32, 10)}
+}
+
+func (s *recSink) Retained() walrelay.LSN { return walrelay.LSN(s.retain.Load()) }
+
+func (s *recSink) Reset(epoch uint32) { s.resets <- epoch }
 
 func (s *recSink) Deliver(ctx context.Context, tx *walrelay.Txn) error {
 	s.mu.Lock()

@@ -2,7 +2,9 @@ package cdc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -32,19 +34,49 @@ func (c *Consumer) session(ctx context.Context) error {
 		PluginArgs: []string{"proto_version '1'", "publication_names '" + c.cfg.Publication + "'", "messages 'true'"},
 	})
 	if err != nil {
+		if slotLost(err) {
+			_ = conn.Close(ctx)
+			return c.recreateAfterStartFailure(ctx, err)
+		}
 		return fmt.Errorf("start replication: %w", err)
 	}
 	c.streaming.Store(true)
-	c.cfg.Logger.Info("cdc: streaming", "slot", c.cfg.Slot, "from", c.delivered)
-	s := &stream{c: c, conn: conn, txd: newTxnDecoder(c.schema, c.dec, c.cfg.Logger)}
+	c.cfg.Logger.Info("cdc: streaming", "slot", c.cfg.Slot, "from", c.delivered, "epoch", c.Epoch())
+	wctx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		// Closing the socket makes the receive loop fail and the session end.
+		c.watchShutdown(wctx, func() { _ = conn.Conn().Close() })
+	}()
+	defer func() {
+		stopWatch()
+		<-watchDone
+	}()
+	s := &stream{c: c, conn: conn, txd: newTxnDecoder(c.schema, c.dec, c.cfg.Logger, c.cfg.ChunkEvents, c.cfg.SpillDir)}
+	defer s.txd.close()
 	err = s.loop(ctx)
 	if ctx.Err() != nil {
-		// Shutting down: leave the slot at the last delivered position.
+		// Shutting down: leave the slot at the acknowledged position.
 		if err := s.sendStatus(); err != nil {
 			c.cfg.Logger.Warn("cdc: final status update", "err", err)
 		}
 	}
 	return err
+}
+
+// slotLost reports whether START_REPLICATION failed because the slot was
+// invalidated: SQLSTATE 55000 with "can no longer get changes from
+// replication slot" (PG 16+) or "cannot read from logical replication
+// slot" and a detail saying it was invalidated (PG 13-15).
+func slotLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "55000" {
+		return false
+	}
+	text := pgErr.Message + " " + pgErr.Detail
+	return strings.Contains(text, "can no longer get changes") || strings.Contains(text, "invalidated") ||
+		strings.Contains(text, "cannot read from logical replication slot")
 }
 
 // connect opens the replication connection. Canceling a context only sets
@@ -105,7 +137,7 @@ func (s *stream) loop(ctx context.Context) error {
 			}
 		case *pgproto3.ErrorResponse:
 			return fmt.Errorf("replication: %w", pgconn.ErrorResponseToPgError(m))
-		case *pgproto3.CopyDone:
+		case *pgproto3.CopyDone, *pgproto3.CommandComplete:
 			return fmt.Errorf("replication: server ended the stream")
 		default:
 			s.c.cfg.Logger.Debug("cdc: unexpected message", "type", fmt.Sprintf("%T", raw))
@@ -124,7 +156,8 @@ func (s *stream) handleCopyData(ctx context.Context, data []byte) error {
 			return fmt.Errorf("parse keepalive: %w", err)
 		}
 		// Idle and everything received delivered: the server's WAL end is
-		// safe to confirm, so an idle database does not retain WAL.
+		// safe to confirm (still bounded by the sink's Retained), so an
+		// idle database does not retain WAL.
 		if !s.txd.inTxn() {
 			s.c.delivered = max(s.c.delivered, walrelay.LSN(ka.ServerWALEnd))
 		}
@@ -143,29 +176,48 @@ func (s *stream) handleCopyData(ctx context.Context, data []byte) error {
 		if rel, ok := msg.(*pglogrepl.RelationMessage); ok {
 			s.registerTypes(ctx, rel)
 		}
-		txn, err := s.txd.handle(msg)
+		ct, err := s.txd.handle(msg)
 		if err != nil {
 			return fmt.Errorf("decode at %s: %w", xld.WALStart, err)
 		}
-		if txn != nil {
-			return s.deliver(ctx, txn)
+		if ct != nil {
+			return s.deliver(ctx, ct)
 		}
 	}
 	return nil
 }
 
-// deliver hands a committed Txn to the sink, skipping one this Consumer
-// already delivered (replayed after a reconnect that beat the ack).
-func (s *stream) deliver(ctx context.Context, txn *walrelay.Txn) error {
-	if txn.EndLSN <= s.c.delivered {
+// deliver hands a committed transaction to the sink, in chunks, skipping
+// one this Consumer already delivered (replayed after a reconnect, since
+// the acknowledged position trails). Only after the last chunk does the
+// transaction count as delivered.
+func (s *stream) deliver(ctx context.Context, ct *committed) error {
+	defer ct.close()
+	if ct.txn.EndLSN <= s.c.delivered {
 		return nil
 	}
-	if len(txn.Events) > 0 {
-		if err := s.c.sink.Deliver(ctx, txn); err != nil {
-			return fmt.Errorf("deliver txn %d at %s: %w", txn.XID, txn.CommitLSN, err)
+	for {
+		tx, ok, err := ct.next()
+		if err != nil {
+			return fmt.Errorf("txn %d at %s: %w", ct.txn.XID, ct.txn.CommitLSN, err)
+		}
+		if !ok {
+			break
+		}
+		if len(tx.Events) == 0 {
+			continue
+		}
+		if err := s.c.sink.Deliver(ctx, tx); err != nil {
+			return fmt.Errorf("deliver txn %d at %s: %w", tx.XID, tx.CommitLSN, err)
+		}
+		if tx.More && !time.Now().Before(s.nextStatus) {
+			// Keep the server informed during a long hand-over.
+			if err := s.sendStatus(); err != nil {
+				return err
+			}
 		}
 	}
-	s.c.delivered = txn.EndLSN
+	s.c.delivered = ct.txn.EndLSN
 	return nil
 }
 
@@ -192,12 +244,13 @@ func (s *stream) registerTypes(ctx context.Context, rel *pglogrepl.RelationMessa
 	}
 }
 
-// sendStatus reports the delivered position as written, flushed and
-// applied, and schedules the next update. Outside a transaction it asks
-// for a reply: the server's keepalive then carries its WAL end, which the
-// next update confirms, so the slot keeps up with an idle stream.
+// sendStatus reports the acknowledged position (see ackPosition) as
+// written, flushed and applied, and schedules the next update. Outside a
+// transaction it asks for a reply: the server's keepalive then carries its
+// WAL end, which the next update confirms, so the slot keeps up with an
+// idle stream.
 func (s *stream) sendStatus() error {
-	pos := pglogrepl.LSN(s.c.delivered)
+	pos := pglogrepl.LSN(s.c.ackPosition())
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: pos, WALFlushPosition: pos, WALApplyPosition: pos,
 		ReplyRequested: !s.txd.inTxn(),

@@ -36,27 +36,42 @@ func CheckWALLevel(ctx context.Context, conn *pgx.Conn) error {
 // when cfg.ManageReplicaIdentity is false, fails naming the tables that
 // lack it and the command to run), makes the publication hold exactly the
 // realtime tables (creating it, or ALTER PUBLICATION ... SET TABLE when it
-// differs) and creates the permanent pgoutput slot unless it exists, in
-// which case it checks that its plugin and database match. With no
-// realtime model it does nothing. conn is a regular (non-replication)
+// differs), creates schema walrelay and table walrelay.slots unless they
+// exist, and creates the permanent pgoutput slot unless it exists, in which
+// case it checks that its plugin and database match. An invalidated slot
+// (its WAL was removed) is dropped and created again, logged at error
+// level.
+//
+// It returns the slot's epoch: a random non-zero number recorded in
+// walrelay.slots that changes whenever the slot is (re)created, so history
+// kept under another epoch is known to have a gap. With no realtime model
+// it does nothing and returns 0. conn is a regular (non-replication)
 // connection whose role may alter the tables and create slots.
-func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Config) (epoch uint32, err error) {
+	cfg, err = cfg.withDefaults()
 	if err != nil {
-		return fmt.Errorf("cdc setup: %w", err)
+		return 0, fmt.Errorf("cdc setup: %w", err)
 	}
 	models := schema.Realtime()
 	if len(models) == 0 {
-		return nil
+		return 0, nil
 	}
 	if err := CheckWALLevel(ctx, conn); err != nil {
-		return err
+		return 0, err
 	}
 	if err := ensureReplicaIdentity(ctx, conn, models, cfg.ManageReplicaIdentity); err != nil {
-		return err
+		return 0, err
 	}
 	if err := ensurePublication(ctx, conn, cfg.Publication, models); err != nil {
-		return err
+		return 0, err
 	}
-	return ensureSlot(ctx, conn, cfg.Slot)
+	if err := ensureEpochTable(ctx, conn); err != nil {
+		return 0, err
+	}
+	created, err := ensureSlot(ctx, conn, cfg.Slot, cfg.Logger)
+	if err != nil {
+		return 0, err
+	}
+	epoch, _, err = slotEpoch(ctx, conn, cfg.Slot, created)
+	return epoch, err
 }

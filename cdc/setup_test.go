@@ -83,7 +83,7 @@ func TestSetupRefusesWithoutReplicaIdentity(t *testing.T) {
 	e := mustEnv(t, false)
 	e.cfg.ManageReplicaIdentity = false
 	conn := mustConnect(t, e.url)
-	err := Setup(context.Background(), conn, e.schema, e.cfg)
+	_, err := Setup(context.Background(), conn, e.schema, e.cfg)
 	if !errors.Is(err, ErrReplicaIdentity) {
 		t.Fatalf("Setup = %v, want ErrReplicaIdentity", err)
 	}
@@ -107,7 +107,7 @@ func TestSetupRefusesWithoutReplicaIdentity(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), `ALTER TABLE "public"."items" REPLICA IDENTITY FULL`); err != nil {
 		t.Fatal(err)
 	}
-	if err := Setup(context.Background(), conn, e.schema, e.cfg); err != nil {
+	if _, err := Setup(context.Background(), conn, e.schema, e.cfg); err != nil {
 		t.Fatalf("Setup after fixing identity: %v", err)
 	}
 }
@@ -118,7 +118,7 @@ func TestSetupRejectsForeignSlot(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), "select pg_create_logical_replication_slot($1, 'test_decoding')", e.cfg.Slot); err != nil {
 		t.Fatal(err)
 	}
-	err := Setup(context.Background(), conn, e.schema, e.cfg)
+	_, err := Setup(context.Background(), conn, e.schema, e.cfg)
 	if err == nil || !strings.Contains(err.Error(), "pgoutput") || !strings.Contains(err.Error(), e.cfg.Slot) {
 		t.Fatalf("Setup = %v, want an error naming the slot and pgoutput", err)
 	}

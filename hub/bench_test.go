@@ -10,7 +10,9 @@ import (
 
 type nopReceiver struct{ n int }
 
-func (r *nopReceiver) Receive(ds []Delivery) { r.n += len(ds) }
+func (r *nopReceiver) Receive(ds []Delivery)                 { r.n += len(ds) }
+func (r *nopReceiver) Room() (int, <-chan struct{})          { return 1 << 30, nil }
+func (r *nopReceiver) Resync(s *Subscription, reason string) {}
 
 // BenchmarkDeliverItem delivers one update among n item subscribers of which
 // one matches: the cost must not grow with n.
@@ -31,6 +33,7 @@ func BenchmarkDeliverItem(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
+				txn.CommitLSN++
 				if err := h.Deliver(b.Context(), txn); err != nil {
 					b.Fatal(err)
 				}
@@ -109,6 +112,7 @@ func benchmarkList(b *testing.B, indexed bool) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
+				txn.CommitLSN++
 				if err := h.Deliver(b.Context(), txn); err != nil {
 					b.Fatal(err)
 				}

@@ -18,8 +18,17 @@ var testModel = &walrelay.Model{
 
 // recorder is a Receiver that records what it gets.
 type recorder struct {
-	mu    sync.Mutex
-	calls [][]Delivery
+	mu      sync.Mutex
+	calls   [][]Delivery
+	resyncs []string
+}
+
+func (r *recorder) Room() (int, <-chan struct{}) { return 1 << 30, nil }
+
+func (r *recorder) Resync(s *Subscription, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resyncs = append(r.resyncs, s.Channel.String()+" "+reason)
 }
 
 func (r *recorder) Receive(ds []Delivery) {

@@ -18,6 +18,9 @@ type Message struct {
 	// its filter through an update.
 	Op    walrelay.Op
 	Event *walrelay.Event
+	// Epoch is the hub's epoch when the message was made: the epoch of the
+	// event's cursor.
+	Epoch uint32
 
 	once sync.Once
 	enc  []byte

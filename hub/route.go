@@ -53,7 +53,7 @@ func (x *modelIndex) routeList(ev *walrelay.Event, b *batch) {
 	add := func(s *Subscription, op walrelay.Op) {
 		i := opSlot(op)
 		if msgs[i] == nil {
-			msgs[i] = &Message{Channel: ev.Model.Name + ":list", Op: op, Event: ev}
+			msgs[i] = &Message{Channel: ev.Model.Name + ":list", Op: op, Event: ev, Epoch: b.epoch}
 		}
 		b.add(s, msgs[i])
 	}
@@ -113,7 +113,7 @@ func (x *modelIndex) routeSet(a *audience, ch walrelay.Channel, ev *walrelay.Eve
 			return
 		}
 		if m == nil {
-			m = &Message{Channel: ch.String(), Op: ev.Op, Event: ev}
+			m = &Message{Channel: ch.String(), Op: ev.Op, Event: ev, Epoch: b.epoch}
 		}
 		b.add(s, m)
 	})

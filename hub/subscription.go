@@ -11,11 +11,28 @@ type Matcher interface {
 }
 
 // Receiver is the owner of subscriptions, typically one client connection.
+// The hub calls its methods from the Deliver goroutine (or, for replays and
+// Reset, from the goroutine calling Resume or Reset) with the hub locked:
+// none of them may block or call methods of the Hub. Calls for one
+// Receiver never overlap.
 type Receiver interface {
-	// Receive gets one transaction's deliveries for this Receiver, in commit
-	// order. Deliver calls it with the hub locked: it must not block and must
-	// not call methods of the Hub. ds is owned by the Receiver.
+	// Receive gets deliveries for this Receiver, in commit order: one
+	// transaction's (or, for a chunked transaction, part of one chunk's)
+	// deliveries per call. ds is owned by the Receiver. A Receiver that
+	// cannot take them all (its queue would overflow) drops them and
+	// closes itself (package ws: close code 4408).
 	Receive(ds []Delivery)
+	// Room returns how many deliveries Receive can take now without
+	// overflowing, and a channel that is closed when that number may have
+	// grown (the Receiver's queue drained, or the Receiver closed). A
+	// closed Receiver reports a large room. The hub uses it for flow
+	// control of chunked transactions only (see Hub.Deliver) and to bound
+	// replays (see Hub.Resume).
+	Room() (n int, grown <-chan struct{})
+	// Resync tells the Receiver that subscription s can no longer be
+	// continued exactly (see Hub.Reset): the client must re-read and
+	// subscribe again. reason is a short code, e.g. "reset".
+	Resync(s *Subscription, reason string)
 }
 
 // Delivery is one message for one subscription.
@@ -24,14 +41,31 @@ type Delivery struct {
 	Msg *Message
 }
 
-// Subscription is one channel subscription of a Receiver. Its fields are
-// immutable; to change the filter or the access, Replace it.
+// Subscription is one channel subscription of a Receiver. Its exported
+// fields are immutable; to change the filter or the access, Replace it.
 type Subscription struct {
 	Channel walrelay.Channel
 	Filter  Matcher
 	Access  Access
 	// receiver owns the subscription.
 	receiver Receiver
+	// since, when set, drops the events the client already has (see
+	// covers): those at or before an event cursor, or of transactions
+	// visible in a snapshot cursor. skipLSN, when not 0, is the commit LSN
+	// of a chunked transaction in progress when the subscription was made:
+	// none of it is delivered. Both are guarded by Hub.mu.
+	since   *walrelay.Cursor
+	skipLSN walrelay.LSN
+}
+
+// wants reports whether s is to receive ev at all, before routing checks:
+// false for events the client already has and for the rest of a chunked
+// transaction that was in progress when s was made.
+func (s *Subscription) wants(ev *walrelay.Event) bool {
+	if s.skipLSN != 0 && ev.LSN == s.skipLSN {
+		return false
+	}
+	return s.since == nil || !covers(*s.since, ev.LSN, ev.Seq, ev.XID)
 }
 
 // Receiver returns the subscription's owner.
@@ -144,14 +178,12 @@ func (h *Hub) index(model string) *modelIndex {
 // truncates). The channel must be valid for its model (checked by the
 // caller). It returns the subscription and the cursor it starts after: r
 // receives every transaction delivered after that position and none
-// before. Safe to call concurrently with Deliver; it waits for a Deliver in
-// progress.
+// before. Safe to call concurrently with Deliver; it waits for a Deliver
+// (or a chunk of one) in progress. See Resume to start from a cursor.
 func (h *Hub) Subscribe(r Receiver, ch walrelay.Channel, f Matcher, a Access) (*Subscription, walrelay.Cursor) {
-	s := &Subscription{Channel: ch, Filter: f, Access: a, receiver: r}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.index(ch.Model).add(s)
-	return s, h.Position()
+	var pos walrelay.Cursor
+	s := h.Resume(r, nil, ch, f, a, nil, func(p walrelay.Cursor, _ bool) { pos = p })
+	return s, pos
 }
 
 // Unsubscribe removes s. Once it returns, s receives nothing more. Removing
@@ -181,17 +213,19 @@ func (h *Hub) Len() int {
 }
 
 // Replace swaps old for a subscription to the same channel with filter f
-// and access a, in one step: no transaction reaches both or neither. It
-// returns the new subscription and its cursor, as Subscribe does. Use it to
-// change a filter, and to re-index a subscription whose claims changed.
+// and access a, in one step: no transaction reaches both or neither. The
+// new subscription keeps old's resume point. It returns the new
+// subscription and its cursor, as Subscribe does. Use it to change a
+// filter, and to re-index a subscription whose claims changed.
 func (h *Hub) Replace(old *Subscription, f Matcher, a Access) (*Subscription, walrelay.Cursor) {
 	s := &Subscription{Channel: old.Channel, Filter: f, Access: a, receiver: old.receiver}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	s.since, s.skipLSN = old.since, old.skipLSN
 	idx := h.index(old.Channel.Model)
 	idx.remove(old)
 	idx.add(s)
-	return s, h.Position()
+	return s, h.startCursor()
 }
 
 // SetReadIndex declares that model's read rule is indexed: subscriptions

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -211,14 +212,16 @@ func (c *wsClient) readLoop() {
 		}
 		c.frames <- data
 		var batch []msg
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber() // keep numbers' exact text
 		if len(data) > 0 && data[0] == '[' {
-			if err := json.Unmarshal(data, &batch); err != nil {
+			if err := dec.Decode(&batch); err != nil {
 				c.t.Errorf("bad frame %s: %v", data, err)
 				continue
 			}
 		} else {
 			var m msg
-			if err := json.Unmarshal(data, &m); err != nil {
+			if err := dec.Decode(&m); err != nil {
 				c.t.Errorf("bad frame %s: %v", data, err)
 				continue
 			}
@@ -362,7 +365,9 @@ func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Hea
 	data, _ := io.ReadAll(res.Body)
 	var m msg
 	if len(data) > 0 {
-		if err := json.Unmarshal(data, &m); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
 			t.Fatalf("%s %s: non-JSON response %d %q", method, url, res.StatusCode, data)
 		}
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/cdc"
 	"github.com/walrelay/walrelay/config"
-	"github.com/walrelay/walrelay/hub"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
 	"github.com/walrelay/walrelay/store"
@@ -132,49 +131,9 @@ func (s *Server) init(ctx context.Context) error {
 	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 {
-		ccfg := cdc.Config{
-			URL: cfg.Database.URL, Slot: cfg.Realtime.Slot, Publication: cfg.Realtime.Publication,
-			ManageReplicaIdentity: cfg.Realtime.ManagesReplicaIdentity(), Logger: s.log.With("part", "cdc"),
-		}
-		conn, err := s.pool.Acquire(ctx)
-		if err != nil {
-			return fmt.Errorf("acquire connection: %w", err)
-		}
-		var start walrelay.LSN
-		err = cdc.CheckWALLevel(ctx, conn.Conn())
-		if err == nil {
-			err = cdc.Setup(ctx, conn.Conn(), s.schema, ccfg)
-		}
-		if err == nil {
-			start, err = cdc.SlotPosition(ctx, conn.Conn(), ccfg.Slot)
-		}
-		conn.Release()
-		if err != nil {
+		if err := s.initRealtime(ctx, r, dec, st, verifier, policy); err != nil {
 			return err
 		}
-		h := hub.New(s.log.With("part", "hub"))
-		h.SetStart(start)
-		s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sinkFunc(func(ctx context.Context, tx *walrelay.Txn) error {
-			if err := h.Deliver(ctx, tx); err != nil {
-				return err
-			}
-			if s.observe != nil {
-				s.observe(tx)
-			}
-			return nil
-		}))
-		s.ws = ws.New(ws.Config{
-			MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
-			MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
-			MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
-			SendQueue:             cfg.Limits.SendQueue,
-			Heartbeat:             cfg.Limits.Heartbeat,
-			OriginPatterns:        cfg.Server.AllowedOrigins,
-			MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
-			MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
-			TrustProxy:            cfg.Server.TrustProxy,
-		}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
-		r.Handle("/ws", s.ws)
 	}
 	s.handler = r
 	s.router = r
@@ -292,8 +251,3 @@ func (s *Server) Close() error {
 func (s *Server) Mount(pattern string, h http.Handler) {
 	s.router.Handle(pattern, h)
 }
-
-// sinkFunc adapts a function to cdc.Sink.
-type sinkFunc func(context.Context, *walrelay.Txn) error
-
-func (f sinkFunc) Deliver(ctx context.Context, tx *walrelay.Txn) error { return f(ctx, tx) }

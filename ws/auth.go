@@ -186,7 +186,8 @@ func (c *conn) reauthorize() {
 
 // access resolves model m's read rule for claims into the hub's terms: a
 // key for indexed rules (see authz.Rule.SubscriberKey), else a function
-// that evaluates the rule per row. Without a read rule nothing is read.
+// that evaluates the rule per row (failing closed, with a rate-limited log
+// line, when it cannot be evaluated). Without a read rule nothing is read.
 func (s *Server) access(m *walrelay.Model, claims authz.Claims) hub.Access {
 	rule := s.policy.Rule(m, authz.ActionRead)
 	if rule == nil {
@@ -196,7 +197,7 @@ func (s *Server) access(m *walrelay.Model, claims authz.Claims) hub.Access {
 		key, all, none := rule.SubscriberKey(claims)
 		return hub.Access{Key: key, All: all, None: none}
 	}
-	return hub.Access{Allow: func(row walrelay.Row) bool { return rule.Allow(claims, row) }}
+	return hub.Access{Allow: s.allowFunc(m, rule, claims)}
 }
 
 // indexReadRules declares the indexable read rules of the realtime models
@@ -205,7 +206,7 @@ func (s *Server) indexReadRules() {
 	for _, m := range s.schema.Realtime() {
 		rule := s.policy.Rule(m, authz.ActionRead)
 		if _, ok := rule.Index(); ok {
-			s.hub.SetReadIndex(m.Name, rule.RowKey)
+			s.hub.SetReadIndex(m.Name, s.rowKeyFunc(m, rule))
 		} else {
 			s.hub.SetReadIndex(m.Name, nil)
 		}

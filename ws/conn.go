@@ -41,11 +41,6 @@ type conn struct {
 	authTimer   *time.Timer
 	expiryTimer *time.Timer
 
-	// sinceMu guards since: per subscription, the cursor a subscribe with
-	// since asked to resume after; Receive drops what precedes it.
-	sinceMu sync.Mutex
-	since   map[string]resumePoint // by channel name
-
 	reqSlots chan struct{} // one value per request in flight
 	reqWG    sync.WaitGroup
 
@@ -63,7 +58,6 @@ func newConn(s *Server, wc *websocket.Conn, log *slog.Logger) *conn {
 		q:        newQueue(s.cfg.SendQueue),
 		subs:     map[string]*subscription{},
 		limiter:  newBucket(s.cfg.MessagesPerSecond),
-		since:    map[string]resumePoint{},
 		closing:  make(chan struct{}),
 		reqSlots: make(chan struct{}, maxRequests),
 	}
@@ -101,7 +95,8 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 }
 
 // Receive implements hub.Receiver: it queues the deliveries without
-// blocking, or marks the connection too slow when they do not fit.
+// blocking, or marks the connection too slow when they do not fit. (The
+// hub has already dropped what a subscription's since cursor covers.)
 //
 // Once the token has expired nothing more is queued, even before the
 // expiry timer has closed the connection.
@@ -110,18 +105,26 @@ func (c *conn) Receive(ds []hub.Delivery) {
 		c.closeWith(closeUnauthorized, "token expired")
 		return
 	}
-	items := make([]outItem, 0, len(ds))
-	c.sinceMu.Lock()
-	for _, d := range ds {
-		if rp, ok := c.since[d.Msg.Channel]; ok && rp.covers(d.Msg.Event) {
-			continue
-		}
-		items = append(items, outItem{msg: d.Msg})
+	items := make([]outItem, len(ds))
+	for i, d := range ds {
+		items[i] = outItem{msg: d.Msg}
 	}
-	c.sinceMu.Unlock()
 	if len(items) > 0 && !c.q.push(items...) {
 		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
 	}
+}
+
+// Room implements hub.Receiver: the free room in the send queue, and a
+// channel closed when the write loop next takes what is queued (or the
+// connection ends). The hub waits on it while it hands on a chunked
+// transaction, so a big transaction reaches the client at the pace it
+// reads without overflowing the queue.
+func (c *conn) Room() (int, <-chan struct{}) { return c.q.room() }
+
+// Resync implements hub.Receiver: it tells the client to re-read the
+// subscription's channel over HTTP.
+func (c *conn) Resync(s *hub.Subscription, reason string) {
+	c.send(marshal(resyncMsg{Type: "resync", Channel: s.Channel.String(), Reason: reason}))
 }
 
 // send queues one pre-encoded message.

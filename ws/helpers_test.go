@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -77,6 +78,13 @@ const testSecret = "ws-test-secret-0123456789abcdef!"
 // schema's compiled policy; anonymous says whether tokens are optional.
 func mustEnvAuth(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, anonymous bool, prep func(*httptest.Server)) *testEnv {
 	t.Helper()
+	return mustEnvFull(t, cfg, schema, st, anonymous, prep, nil)
+}
+
+// mustEnvFull is mustEnvAuth with a logger (nil: none) and hub options.
+func mustEnvFull(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, anonymous bool, prep func(*httptest.Server),
+	logger *slog.Logger, hubOpts ...hub.Option) *testEnv {
+	t.Helper()
 	v, err := authz.NewVerifier(context.Background(), authz.VerifierConfig{Secret: testSecret, Anonymous: anonymous, Leeway: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +93,8 @@ func mustEnvAuth(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, an
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := hub.New(nil)
-	srv := New(cfg, schema, h, st, v, p, nil)
+	h := hub.New(nil, hubOpts...)
+	srv := New(cfg, schema, h, st, v, p, logger)
 	hs := httptest.NewUnstartedServer(srv)
 	if prep != nil {
 		prep(hs)

@@ -32,14 +32,15 @@ import (
 // Server is the WebSocket gateway. It is an http.Handler; mount it at /ws.
 // All methods are safe for concurrent use.
 type Server struct {
-	cfg    Config
-	schema *walrelay.Schema
-	hub    *hub.Hub
-	store  Store
-	auth   Authenticator
-	policy Policy
-	limits *connLimits
-	logger *slog.Logger
+	cfg     Config
+	schema  *walrelay.Schema
+	hub     *hub.Hub
+	store   Store
+	auth    Authenticator
+	policy  Policy
+	limits  *connLimits
+	logger  *slog.Logger
+	ruleLog *ruleLog
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -63,7 +64,7 @@ func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authent
 	s := &Server{
 		cfg: cfg, schema: schema, hub: h, store: st, auth: auth, policy: policy,
 		limits: newConnLimits(cfg.MaxConnectionsPerIP, cfg.MaxConnectionsPerUser),
-		logger: logger, conns: map[*conn]struct{}{},
+		logger: logger, conns: map[*conn]struct{}{}, ruleLog: newRuleLog(logger),
 	}
 	s.indexReadRules()
 	return s
@@ -169,9 +170,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// encodeEvent encodes an event frame with the hub's epoch in its cursor.
+// encodeEvent encodes an event frame with the message's epoch in its
+// cursor.
 func (s *Server) encodeEvent(m *hub.Message) ([]byte, error) {
-	return encodeEvent(m, s.hub.Epoch())
+	return encodeEvent(m, m.Epoch)
 }
 
 // identify verifies the upgrade request's token, if it has one (see

@@ -59,7 +59,9 @@ func (s *Server) resolveChannel(name string) (walrelay.Channel, *walrelay.Model,
 }
 
 // subscribe serves {"type":"subscribe"}. Subscribing again to a channel
-// replaces its filter (and since) and answers subscribed again.
+// replaces its filter (and since) and answers subscribed again. With since
+// the hub replays from its history what the client missed (hub.Hub.Resume),
+// or the client is sent resync after subscribed.
 func (c *conn) subscribe(msg inbound) error {
 	ch, m, err := c.s.resolveChannel(msg.Channel)
 	if err != nil {
@@ -92,27 +94,20 @@ func (c *conn) subscribe(msg inbound) error {
 		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
 	}
 
-	// The resume point is in place before the first delivery can arrive.
-	c.sinceMu.Lock()
-	if since != nil {
-		c.since[name] = resumePoint{*since}
-	} else {
-		delete(c.since, name)
-	}
-	c.sinceMu.Unlock()
-
-	var hs *hub.Subscription
-	var pos walrelay.Cursor
+	// The subscribed reply (and resync, when since cannot be honoured) is
+	// queued by the hub before any event of the subscription, replayed or
+	// live.
+	var oldHS *hub.Subscription
 	if old != nil {
-		hs, pos = c.s.hub.Replace(old.hs, f, access)
-	} else {
-		hs, pos = c.s.hub.Subscribe(c, ch, f, access)
+		oldHS = old.hs
 	}
+	hs := c.s.hub.Resume(c, oldHS, ch, f, access, since, func(pos walrelay.Cursor, exact bool) {
+		c.send(marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name, Cursor: pos.String()}))
+		if !exact {
+			c.send(marshal(resyncMsg{Type: "resync", Channel: name, Reason: "cursor_expired"}))
+		}
+	})
 	c.subs[name] = &subscription{hs: hs, model: m}
-	c.send(marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name, Cursor: pos.String()}))
-	if since != nil && !canResume(*since, pos) {
-		c.send(marshal(resyncMsg{Type: "resync", Channel: name, Reason: "cursor_expired"}))
-	}
 	return nil
 }
 
@@ -134,8 +129,5 @@ func (c *conn) dropSubscription(name string) {
 	if sub := c.subs[name]; sub != nil {
 		c.s.hub.Unsubscribe(sub.hs)
 		delete(c.subs, name)
-		c.sinceMu.Lock()
-		delete(c.since, name)
-		c.sinceMu.Unlock()
 	}
 }

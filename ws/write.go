@@ -15,6 +15,7 @@ import (
 // at once when a write or ping fails. It returns when the connection ends.
 func (c *conn) writeLoop() {
 	defer c.cancel()
+	defer c.q.close()
 	heartbeat := time.NewTicker(c.s.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	for {

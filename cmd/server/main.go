@@ -4,6 +4,7 @@
 //	server serve [--config walrelay.yaml]   serve (config also from WALRELAY_CONFIG)
 //	server check [--config walrelay.yaml]   check the config against the database and exit
 //	server demo  [--listen :8080]           throwaway Postgres + demo chat schema, then serve
+//	server postgres [--empty]               throwaway Postgres (demo schema), print its URL, wait
 package main
 
 import (
@@ -32,9 +33,11 @@ func main() {
 const usage = `usage: server <command> [flags]
 
 commands:
-  serve   serve the config in --config or $WALRELAY_CONFIG (default walrelay.yaml)
-  check   check the config against the database, then exit
-  demo    start a throwaway Postgres with the demo chat schema and serve it
+  serve     serve the config in --config or $WALRELAY_CONFIG (default walrelay.yaml)
+  check     check the config against the database, then exit
+  demo      start a throwaway Postgres with the demo chat schema and serve it
+  postgres  start a throwaway Postgres with the demo schema, print its URL, wait
+  gen ts    write TypeScript types for the models: gen ts [--config walrelay.yaml] [--out file.ts]
 `
 
 // run is main without the process: tests call it too.
@@ -51,6 +54,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], log, true)
 	case "demo":
 		return demo(ctx, args[1:], stdout, log)
+	case "postgres":
+		return postgres(ctx, args[1:], stdout, log)
+	case "gen":
+		return gen(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
+	"github.com/walrelay/walrelay/cdc"
+	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/pgjson"
+	"github.com/walrelay/walrelay/store"
+	"github.com/walrelay/walrelay/ws"
+)
+
+// initRealtime prepares replication (publication, replica identity, slot,
+// epoch), the hub with its replay history, the consumer and the WebSocket
+// gateway at /ws.
+func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Decoder, st *store.Store, verifier *authz.Verifier, policy *authz.Policy) error {
+	cfg := s.cfg
+	ccfg := cdc.Config{
+		URL: cfg.Database.URL, Slot: cfg.Realtime.Slot, Publication: cfg.Realtime.Publication,
+		ManageReplicaIdentity: cfg.Realtime.ManagesReplicaIdentity(), Logger: s.log.With("part", "cdc"),
+		MaxRetainedWALBytes: cfg.Realtime.MaxRetainedWALBytes,
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	var epoch uint32
+	err = cdc.CheckWALLevel(ctx, conn.Conn())
+	if err == nil {
+		epoch, err = cdc.Setup(ctx, conn.Conn(), s.schema, ccfg)
+	}
+	conn.Release()
+	if err != nil {
+		return err
+	}
+	h := hub.New(s.log.With("part", "hub"), hub.WithHistory(cfg.Realtime.History.MaxEvents, cfg.Realtime.History.MaxAge))
+	h.SetEpoch(epoch)
+	st.SetEpoch(epoch)
+	if err := setStart(ctx, s.pool, h, ccfg.Slot); err != nil {
+		return err
+	}
+	var sink cdc.Sink = &hubSink{hub: h, store: st, pool: s.pool, slot: ccfg.Slot, observe: s.observe, log: s.log.With("part", "cdc")}
+	if sink, err = cdc.FillGenerated(ctx, s.pool, s.schema, dec, sink); err != nil {
+		return err
+	}
+	s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sink)
+	s.ws = ws.New(ws.Config{
+		MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
+		MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
+		MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
+		SendQueue:             cfg.Limits.SendQueue,
+		Heartbeat:             cfg.Limits.Heartbeat,
+		OriginPatterns:        cfg.Server.AllowedOrigins,
+		MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
+		MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
+		TrustProxy:            cfg.Server.TrustProxy,
+	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
+	r.Handle("/ws", s.ws)
+	return nil
+}
+
+// setStart tells the hub where its history begins: the slot's confirmed
+// position (the stream resumes after it) and the next transaction id
+// (every transaction committed before has a smaller one).
+func setStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	start, err := cdc.SlotPosition(ctx, conn.Conn(), slot)
+	if err != nil {
+		return err
+	}
+	var xmax uint64
+	if err := conn.QueryRow(ctx, "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax); err != nil {
+		return fmt.Errorf("read next transaction id: %w", err)
+	}
+	h.SetStart(start, xmax)
+	return nil
+}
+
+// hubSink is what the replication consumer hands transactions to: the hub,
+// then the optional test observer. Its history bounds the slot's ack; a
+// Reset (recreated slot) moves the store's and the hub's epoch.
+type hubSink struct {
+	hub     *hub.Hub
+	store   *store.Store
+	pool    *pgxpool.Pool
+	slot    string
+	observe func(*walrelay.Txn)
+	log     *slog.Logger
+}
+
+func (k *hubSink) Deliver(ctx context.Context, tx *walrelay.Txn) error {
+	if err := k.hub.Deliver(ctx, tx); err != nil {
+		return err
+	}
+	if k.observe != nil {
+		k.observe(tx)
+	}
+	return nil
+}
+
+func (k *hubSink) Retained() walrelay.LSN { return k.hub.Retained() }
+
+func (k *hubSink) Reset(epoch uint32) {
+	k.store.SetEpoch(epoch)
+	k.hub.Reset(epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := setStart(ctx, k.pool, k.hub, k.slot); err != nil {
+		k.log.Error("after slot reset: snapshot cursors resync until the next restart", "err", err)
+	}
+}
