@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,19 @@ func TestWALChangesReachSubscriber(t *testing.T) {
 	ev = c.nextOf("event")
 	if ev.str("event") != "deleted" || num(ev["id"]) != id || ev["data"] != nil || ev.obj("old").str("body") != "edited" {
 		t.Fatalf("deleted event = %v", ev)
+	}
+
+	// The stream's state is exposed to Prometheus.
+	res, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, name := range []string{"walrelay_replication_streaming 1", "walrelay_slot_retained_wal_bytes", "walrelay_subscriptions 1"} {
+		if !strings.Contains(string(metrics), name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
 	}
 }
 

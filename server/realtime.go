@@ -64,6 +64,7 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		TrustProxy:            cfg.Server.TrustProxy,
 	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 	r.Handle("/ws", s.ws)
+	s.hub = h
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/cdc"
 	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/hub"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
 	"github.com/walrelay/walrelay/store"
@@ -45,6 +46,7 @@ type Server struct {
 	listener net.Listener
 	ready    atomic.Bool
 	observe  func(*walrelay.Txn)
+	hub      *hub.Hub // nil when nothing is realtime
 }
 
 // Option changes how New builds a Server.
@@ -135,6 +137,7 @@ func (s *Server) init(ctx context.Context) error {
 			return err
 		}
 	}
+	r.Handle("/metrics", metricsHandler(s.consumer, s.hub))
 	s.handler = r
 	s.router = r
 

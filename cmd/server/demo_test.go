@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/walrelay/walrelay/pgembed"
+	"github.com/walrelay/walrelay/pgembed/pgtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -144,4 +145,4 @@ func TestDemoShowsInsertLive(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -3,65 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
-	"github.com/walrelay/walrelay/pgembed"
+	"github.com/walrelay/walrelay/pgembed/pgtest"
 	schema "github.com/walrelay/walrelay/sql"
 )
 
 // mustGenDatabase returns the URL of a fresh database holding the demo
-// schema: on $WALRELAY_TEST_DATABASE_URL when set, else on a throwaway
-// cluster. (This package's TestMain does not run pgtest.Main.)
+// schema.
 func mustGenDatabase(t *testing.T) string {
 	t.Helper()
+	dbURL := pgtest.MustDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var dbURL string
-	if admin := os.Getenv("WALRELAY_TEST_DATABASE_URL"); admin != "" {
-		name := fmt.Sprintf("gen_ts_%d_%d", os.Getpid(), time.Now().UnixNano())
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize()); err != nil {
-			t.Fatalf("create database: %v", err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if c, err := pgx.Connect(ctx, admin); err == nil {
-				_, _ = c.Exec(ctx, "drop database if exists "+pgx.Identifier{name}.Sanitize()+" with (force)")
-				_ = c.Close(ctx)
-			}
-		})
-		u, err := url.Parse(admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		dbURL = u.String()
-	} else {
-		c, err := pgembed.Start(ctx, pgembed.Options{})
-		if errors.Is(err, pgembed.ErrNoBinaries) {
-			t.Skip("gen ts test needs Postgres:", err)
-		}
-		if err != nil {
-			t.Fatalf("start postgres: %v", err)
-		}
-		t.Cleanup(func() { _ = c.Stop() })
-		dbURL = c.URL("postgres")
-	}
 	if err := loadDemoSchema(ctx, dbURL); err != nil {
 		t.Fatal(err)
 	}
