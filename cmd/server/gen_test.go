@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 	schema "github.com/walrelay/walrelay/sql"
 )
