@@ -66,3 +66,26 @@ func ParseChannel(name string) (Channel, error) {
 	}
 	return c, nil
 }
+
+// CustomChannel is a configured client-to-client channel pattern such as
+// "chat:room:{roomId}" (CONTRACT §1 `channels`). It is immutable once the
+// server runs.
+type CustomChannel struct {
+	// Pattern is the name pattern; {param} segments match one non-empty
+	// segment (no ':').
+	Pattern string
+	// Events lists the event names clients may publish and the database may
+	// emit; others are rejected.
+	Events []string
+	// Presence enables presence tracking (joins, leaves, state).
+	Presence bool
+	// Self: whether a publisher receives its own messages (default false).
+	Self bool
+	// SubscribeSQL is an optional membership query run once at subscribe
+	// time with $param and $sub placeholders bound as parameters; no row
+	// means forbidden.
+	SubscribeSQL string
+	// Permissions holds the raw rule text per action (subscribe, publish),
+	// CEL over params and auth.
+	Permissions map[string]string
+}

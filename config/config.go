@@ -461,3 +461,28 @@ func (c *Config) BuildModels() []*walrelay.Model {
 	}
 	return out
 }
+
+// BuildChannels returns the configured custom channels, sorted by pattern.
+func (c *Config) BuildChannels() []*walrelay.CustomChannel {
+	patterns := make([]string, 0, len(c.Channels))
+	for p := range c.Channels {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	var out []*walrelay.CustomChannel
+	for _, p := range patterns {
+		cc := c.Channels[p]
+		ch := &walrelay.CustomChannel{
+			Pattern: p, Events: append([]string(nil), cc.Events...), Presence: cc.Presence, Self: cc.Self,
+			SubscribeSQL: cc.SubscribeSQL, Permissions: map[string]string{},
+		}
+		if cc.Permissions.Subscribe != "" {
+			ch.Permissions["subscribe"] = cc.Permissions.Subscribe
+		}
+		if cc.Permissions.Publish != "" {
+			ch.Permissions["publish"] = cc.Permissions.Publish
+		}
+		out = append(out, ch)
+	}
+	return out
+}
