@@ -36,6 +36,9 @@ const (
 	DefaultManageReplicaIdentity = true
 	DefaultClockSkew             = 30 * time.Second
 	DefaultHistoryEvents         = 50000
+	DefaultPublishesPerSecond    = 20
+	DefaultMaxPayloadBytes       = 16 << 10
+	DefaultMaxPresenceBytes      = 1 << 10
 	DefaultHistoryAge            = 10 * time.Minute
 	DefaultMaxRetainedWALBytes   = 1 << 30
 	DefaultMaxConnectionsPerUser = 20
@@ -177,6 +180,12 @@ type Limits struct {
 	// (token subject; client address when anonymous), as a token bucket.
 	RESTRequestsPerSecond float64 `yaml:"rest_requests_per_second"`
 	RESTBurst             int     `yaml:"rest_burst"`
+	// PublishesPerSecond bounds `publish` messages per connection;
+	// MaxPayloadBytes a published event's data; MaxPresenceBytes a
+	// connection's presence meta.
+	PublishesPerSecond int `yaml:"publishes_per_second"`
+	MaxPayloadBytes    int `yaml:"max_payload_bytes"`
+	MaxPresenceBytes   int `yaml:"max_presence_bytes"`
 }
 
 // Load reads and parses the file at path.
@@ -316,6 +325,15 @@ func (c *Config) applyDefaults() {
 	}
 	if l.RESTBurst == 0 {
 		l.RESTBurst = DefaultRESTBurst
+	}
+	if l.PublishesPerSecond == 0 {
+		l.PublishesPerSecond = DefaultPublishesPerSecond
+	}
+	if l.MaxPayloadBytes == 0 {
+		l.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if l.MaxPresenceBytes == 0 {
+		l.MaxPresenceBytes = DefaultMaxPresenceBytes
 	}
 }
 
