@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,32 +25,58 @@ import (
 //go:embed demo.html
 var demoPage []byte
 
+// defaultAppDir is where `make demo` builds the chat app.
+const defaultAppDir = "examples/chat/dist"
+
+// spa serves a built single-page app from dir: files as they are, and
+// index.html for any other path (client-side routes).
+func spa(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			http.ServeFile(w, r, filepath.Join(dir, "index.html"))
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
 // demo starts a throwaway Postgres, loads the demo schema and serves it with
 // the demo config. Postgres is stopped and its files removed on exit.
 func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
+	dbURL := fs.String("database-url", "", "use this database (wal_level=logical) instead of a throwaway one")
+	appDir := fs.String("app", "", "serve this built web app at / instead of the built-in page (default: examples/chat/dist when built)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log.Info("starting a throwaway PostgreSQL")
-	cluster, err := pgembed.Start(ctx, pgembed.Options{})
-	if errors.Is(err, pgembed.ErrNoBinaries) {
-		return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
-	}
-	if err != nil {
-		return fmt.Errorf("start postgres: %w", err)
-	}
-	defer func() {
-		if err := cluster.Stop(); err != nil {
-			log.Warn("stop postgres", "err", err)
+	if *dbURL == "" {
+		log.Info("starting a throwaway PostgreSQL")
+		cluster, err := pgembed.Start(ctx, pgembed.Options{})
+		if errors.Is(err, pgembed.ErrNoBinaries) {
+			return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
 		}
-	}()
-	dbURL := cluster.URL("postgres")
-	if err := loadDemoSchema(ctx, dbURL); err != nil {
+		if err != nil {
+			return fmt.Errorf("start postgres: %w", err)
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.Warn("stop postgres", "err", err)
+			}
+		}()
+		*dbURL = cluster.URL("postgres")
+	}
+	if *appDir == "" {
+		if st, err := os.Stat(filepath.Join(defaultAppDir, "index.html")); err == nil && !st.IsDir() {
+			*appDir = defaultAppDir
+		}
+	}
+	if err := loadDemoSchema(ctx, *dbURL); err != nil {
 		return err
 	}
-	env := map[string]string{"DATABASE_URL": dbURL, "LISTEN": *listen}
+	env := map[string]string{"DATABASE_URL": *dbURL, "LISTEN": *listen}
 	cfg, err := config.Parse("demo.yaml", schema.DemoConfig, func(k string) (string, bool) {
 		if v, ok := env[k]; ok {
 			return v, true
@@ -62,14 +90,19 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	srv.Mount("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(demoPage)
-	}))
+	if *appDir != "" {
+		srv.Mount("/*", spa(*appDir))
+		log.Info("serving the web app", "dir", *appDir)
+	} else {
+		srv.Mount("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(demoPage)
+		}))
+	}
 	srv.Mount("/demo/token", demoTokens{pool: srv.Pool(), secret: []byte(cfg.Auth.JWT.Secret)})
 	host, port, _ := net.SplitHostPort(srv.Addr().String())
 	if host == "" || host == "::" || host == "0.0.0.0" {
@@ -90,7 +123,7 @@ Make a message appear live (from another terminal):
 
 Ctrl-C stops walrelay and removes the throwaway database.
 
-`, net.JoinHostPort(host, port), dbURL)
+`, net.JoinHostPort(host, port), *dbURL)
 	return srv.Run(ctx)
 }
 
