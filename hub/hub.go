@@ -26,6 +26,11 @@
 // time. Resume replays from it. Retained tells cdc how far back the slot
 // must be kept so that a restarted server rebuilds it; Reset starts over
 // after the stream lost changes.
+//
+// Custom channels (custom.go, emitted.go): subscriptions by exact channel
+// name, events published by clients (Publish), presence state and diffs,
+// and messages emitted from SQL (OpMessage events, routed by Deliver in
+// WAL order with the row events). They are never kept in the history.
 package hub
 
 import (
@@ -131,6 +136,13 @@ type Hub struct {
 	// pos is written only by Deliver (under mu's read lock) and Reset.
 	pos   atomic.Pointer[walrelay.Cursor]
 	epoch atomic.Uint32
+
+	// cmu guards the custom channels (see custom.go) and msgCheck. Lock
+	// order: mu before cmu; custom-channel calls take cmu alone.
+	cmu      sync.Mutex
+	custom   map[string]*customChan
+	msgCheck func(channel, event string) error
+	msgLog   limitedLog
 }
 
 // New returns an empty Hub. logger may be nil.
@@ -142,6 +154,7 @@ func New(logger *slog.Logger, opts ...Option) *Hub {
 		logger: logger, maxEvents: DefaultMaxEvents, maxAge: DefaultMaxAge, chunkWait: DefaultChunkWait,
 		maxDropped: DefaultMaxDroppedXids, now: time.Now,
 		models: map[string]*modelIndex{}, readIndex: map[string]RowKeyFunc{}, hist: map[string]*history{},
+		custom: map[string]*customChan{},
 		// Until SetStart, nothing before the start is known: snapshot
 		// cursors cannot be proven exact.
 		base: historyBase{covered: walrelay.Cursor{Seq: maxSeq}, droppedMax: math.MaxUint64},
@@ -234,7 +247,11 @@ func (h *Hub) startCursor() walrelay.Cursor {
 // are re-sent events of the chunked transaction in progress. Deliver
 // returns once every Receiver has been handed its part, after which the
 // transaction may be acknowledged. It implements the cdc package's Sink.
-// Message events are not routed.
+//
+// Message events (OpMessage, emitted from SQL with prefix "walrelay") are
+// routed to the subscribers of the custom channel their content names, in
+// WAL order with the row events, in the same per-Receiver batch (see
+// routeMessage); they are not kept in the history.
 func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -272,8 +289,17 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 
 	var b batch
 	b.epoch = h.epoch.Load()
+	// cmu is held while routing, so emitted messages see the custom
+	// channels' subscribers as they are, and, for a whole transaction,
+	// until the Receivers have their deliveries, so those keep their order
+	// with publishes on the same channels.
+	h.cmu.Lock()
 	for _, ev := range events {
-		if ev.Op == walrelay.OpMessage || ev.Model == nil || !ev.Model.Broadcasts(ev.Op) {
+		if ev.Op == walrelay.OpMessage {
+			h.routeMessage(ev, &b)
+			continue
+		}
+		if ev.Model == nil || !ev.Model.Broadcasts(ev.Op) {
 			continue
 		}
 		if idx := h.models[ev.Model.Name]; idx != nil {
@@ -281,6 +307,7 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 		}
 	}
 	if chunked {
+		h.cmu.Unlock()
 		if err := h.feed(ctx, &b); err != nil {
 			return err
 		}
@@ -288,6 +315,7 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 		for _, r := range b.order {
 			r.Receive(b.by[r])
 		}
+		h.cmu.Unlock()
 	}
 	h.record(txn, events)
 	if txn.More {
@@ -325,12 +353,17 @@ func (b *batch) add(s *Subscription, m *Message) {
 	if !s.wants(m.Event) {
 		return
 	}
+	b.addTo(s.receiver, Delivery{Sub: s, Msg: m})
+}
+
+// addTo appends d to r's deliveries.
+func (b *batch) addTo(r Receiver, d Delivery) {
 	if b.by == nil {
 		b.by = map[Receiver][]Delivery{}
 	}
-	ds, ok := b.by[s.receiver]
+	ds, ok := b.by[r]
 	if !ok {
-		b.order = append(b.order, s.receiver)
+		b.order = append(b.order, r)
 	}
-	b.by[s.receiver] = append(ds, Delivery{Sub: s, Msg: m})
+	b.by[r] = append(ds, d)
 }

@@ -21,6 +21,13 @@ type Message struct {
 	// Epoch is the hub's epoch when the message was made: the epoch of the
 	// event's cursor.
 	Epoch uint32
+	// Custom is set for an event on a custom channel (see CustomEvent):
+	// Event is then nil for a published event, or the OpMessage event of a
+	// message emitted from SQL. Op is empty.
+	Custom *CustomEvent
+	// Presence is set for a presence message on a custom channel; Event
+	// is then nil and Op empty.
+	Presence *Presence
 
 	once sync.Once
 	enc  []byte

@@ -12,9 +12,13 @@ type Matcher interface {
 
 // Receiver is the owner of subscriptions, typically one client connection.
 // The hub calls its methods from the Deliver goroutine (or, for replays and
-// Reset, from the goroutine calling Resume or Reset) with the hub locked:
-// none of them may block or call methods of the Hub. Calls for one
-// Receiver never overlap.
+// Reset, from the goroutine calling Resume or Reset; for custom channels,
+// from the goroutine calling Publish, SubscribeCustom, UnsubscribeCustom
+// or SetPresence) with the hub locked: none of them may block or call
+// methods of the Hub. Custom-channel calls hold a lock of their own, so
+// Receive may be called for one Receiver from two goroutines at once (a
+// publish and a transaction, say) and must be safe for that; calls about
+// model channels never overlap.
 type Receiver interface {
 	// Receive gets deliveries for this Receiver, in commit order: one
 	// transaction's (or, for a chunked transaction, part of one chunk's)
@@ -35,7 +39,8 @@ type Receiver interface {
 	Resync(s *Subscription, reason string)
 }
 
-// Delivery is one message for one subscription.
+// Delivery is one message for one subscription. Sub is nil for messages
+// on custom channels (see CustomSub).
 type Delivery struct {
 	Sub *Subscription
 	Msg *Message

@@ -18,10 +18,47 @@ import (
 	"github.com/walrelay/walrelay/ws"
 )
 
-// initRealtime prepares replication (publication, replica identity, slot,
-// epoch), the hub with its replay history, the consumer and the WebSocket
-// gateway at /ws.
+// initRealtime prepares the hub with its replay history, custom channels,
+// replication when a model is realtime (see initReplication), and the
+// WebSocket gateway at /ws.
 func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Decoder, st *store.Store, verifier *authz.Verifier, policy *authz.Policy) error {
+	cfg := s.cfg
+	chPolicy, err := authz.CompileChannels(cfg.BuildChannels())
+	if err != nil {
+		return fmt.Errorf("%s: channels: %w", cfg.File(), err)
+	}
+	h := hub.New(s.log.With("part", "hub"), hub.WithHistory(cfg.Realtime.History.MaxEvents, cfg.Realtime.History.MaxAge))
+	if len(s.schema.Realtime()) > 0 {
+		if err := s.initReplication(ctx, h, dec, st); err != nil {
+			return err
+		}
+	} else {
+		s.log.Warn("no realtime model: custom channels work, but messages emitted from SQL need a replication stream, which starts only with at least one realtime model")
+	}
+	s.ws = ws.New(ws.Config{
+		MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
+		MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
+		MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
+		SendQueue:             cfg.Limits.SendQueue,
+		Heartbeat:             cfg.Limits.Heartbeat,
+		OriginPatterns:        cfg.Server.AllowedOrigins,
+		MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
+		MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
+		TrustProxy:            cfg.Server.TrustProxy,
+		Channels:              chPolicy,
+		Membership:            s.pool,
+		PublishesPerSecond:    cfg.Limits.PublishesPerSecond,
+		MaxPayloadBytes:       cfg.Limits.MaxPayloadBytes,
+		MaxPresenceBytes:      cfg.Limits.MaxPresenceBytes,
+	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
+	r.Handle("/ws", s.ws)
+	s.hub = h
+	return nil
+}
+
+// initReplication sets up the publication, replica identity, slot and
+// epoch, and the consumer that feeds h.
+func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.Decoder, st *store.Store) error {
 	cfg := s.cfg
 	ccfg := cdc.Config{
 		URL: cfg.Database.URL, Slot: cfg.Realtime.Slot, Publication: cfg.Realtime.Publication,
@@ -41,7 +78,6 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 	if err != nil {
 		return err
 	}
-	h := hub.New(s.log.With("part", "hub"), hub.WithHistory(cfg.Realtime.History.MaxEvents, cfg.Realtime.History.MaxAge))
 	h.SetEpoch(epoch)
 	st.SetEpoch(epoch)
 	if err := setStart(ctx, s.pool, h, ccfg.Slot); err != nil {
@@ -52,19 +88,6 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		return err
 	}
 	s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sink)
-	s.ws = ws.New(ws.Config{
-		MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
-		MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
-		MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
-		SendQueue:             cfg.Limits.SendQueue,
-		Heartbeat:             cfg.Limits.Heartbeat,
-		OriginPatterns:        cfg.Server.AllowedOrigins,
-		MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
-		MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
-		TrustProxy:            cfg.Server.TrustProxy,
-	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
-	r.Handle("/ws", s.ws)
-	s.hub = h
 	return nil
 }
 

@@ -132,7 +132,7 @@ func (s *Server) init(ctx context.Context) error {
 		Burst:             cfg.Limits.RESTBurst,
 	}, s.log.With("part", "rest")))
 
-	if len(s.schema.Realtime()) > 0 {
+	if len(s.schema.Realtime()) > 0 || len(cfg.Channels) > 0 {
 		if err := s.initRealtime(ctx, r, dec, st, verifier, policy); err != nil {
 			return err
 		}

@@ -170,7 +170,8 @@ func (c *conn) authenticate(msg inbound) error {
 // reauthorize re-checks every subscription against the current claims: one
 // the subscribe rule no longer allows is dropped with a forbidden error
 // naming its channel; the others are re-keyed in the hub for the new read
-// access, each in one step. Read loop only.
+// access, each in one step. Custom channel subscriptions are re-checked
+// too (see reauthorizeCustom). Read loop only.
 func (c *conn) reauthorize() {
 	caller := c.caller.Load()
 	for name, sub := range c.subs {
@@ -182,6 +183,7 @@ func (c *conn) reauthorize() {
 		}
 		sub.hs, _ = c.s.hub.Replace(sub.hs, sub.hs.Filter, c.s.access(sub.model, caller.Claims()))
 	}
+	c.reauthorizeCustom()
 }
 
 // access resolves model m's read rule for claims into the hub's terms: a

@@ -1,6 +1,13 @@
 package ws
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/walrelay/walrelay/authz"
+)
 
 // Defaults for Config fields left zero.
 const (
@@ -14,7 +21,18 @@ const (
 	DefaultMaxConnsPerUser   = 20
 	DefaultMaxConnsPerIP     = 200
 	DefaultAuthTimeout       = 10 * time.Second
+	// Custom channels (see docs/channels.md).
+	DefaultPublishesPerSecond = 20
+	DefaultMaxPayloadBytes    = 16 << 10
+	DefaultMaxPresenceBytes   = 1 << 10
+	DefaultMembershipTimeout  = 2 * time.Second
 )
+
+// Querier runs a custom channel's subscribe_sql membership query;
+// *pgxpool.Pool implements it. It must be safe for concurrent use.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
 
 // Config holds the gateway's per-connection limits. Zero fields take the
 // Default* values.
@@ -63,6 +81,27 @@ type Config struct {
 	// anonymous access) has to send its auth message before it is closed
 	// with 4401.
 	AuthTimeout time.Duration
+
+	// Channels holds the compiled custom channels (authz.CompileChannels);
+	// nil: none, and publish is refused.
+	Channels *authz.ChannelPolicy
+	// Membership runs the channels' subscribe_sql queries (the server's
+	// pool). Required when a channel has subscribe_sql: without it such
+	// subscriptions fail with internal.
+	Membership Querier
+	// MembershipTimeout bounds one subscribe_sql query; past it the
+	// subscription fails with internal.
+	MembershipTimeout time.Duration
+	// PublishesPerSecond is each connection's sustained rate of publish
+	// and presence messages (a token bucket with as many tokens); beyond
+	// it they get rate_limited.
+	PublishesPerSecond int
+	// MaxPayloadBytes caps a published event's data (its JSON text);
+	// bigger gets too_large.
+	MaxPayloadBytes int
+	// MaxPresenceBytes caps a connection's presence meta (its JSON text);
+	// bigger gets too_large.
+	MaxPresenceBytes int
 }
 
 func (c Config) withDefaults() Config {
@@ -95,6 +134,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.MembershipTimeout <= 0 {
+		c.MembershipTimeout = DefaultMembershipTimeout
+	}
+	if c.PublishesPerSecond <= 0 {
+		c.PublishesPerSecond = DefaultPublishesPerSecond
+	}
+	if c.MaxPayloadBytes <= 0 {
+		c.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if c.MaxPresenceBytes <= 0 {
+		c.MaxPresenceBytes = DefaultMaxPresenceBytes
 	}
 	return c
 }

@@ -25,6 +25,10 @@ type conn struct {
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only
+	// custom holds the custom channel subscriptions by name, pubLimiter
+	// bounds publish and presence messages; read loop only.
+	custom     map[string]*customSub
+	pubLimiter bucket
 
 	// caller is the connection's identity bound to the policy; nil until
 	// authenticated. Written by the read loop, read by requests.
@@ -55,11 +59,13 @@ func newConn(s *Server, wc *websocket.Conn, log *slog.Logger) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		s: s, ws: wc, log: log, ctx: ctx, cancel: cancel,
-		q:        newQueue(s.cfg.SendQueue),
-		subs:     map[string]*subscription{},
-		limiter:  newBucket(s.cfg.MessagesPerSecond),
-		closing:  make(chan struct{}),
-		reqSlots: make(chan struct{}, maxRequests),
+		q:          newQueue(s.cfg.SendQueue),
+		subs:       map[string]*subscription{},
+		limiter:    newBucket(s.cfg.MessagesPerSecond),
+		custom:     map[string]*customSub{},
+		pubLimiter: newBucket(s.cfg.PublishesPerSecond),
+		closing:    make(chan struct{}),
+		reqSlots:   make(chan struct{}, maxRequests),
 	}
 }
 
@@ -81,6 +87,9 @@ func (c *conn) serve() {
 	for _, sub := range c.subs {
 		c.s.hub.Unsubscribe(sub.hs)
 	}
+	for _, cs := range c.custom {
+		c.s.hub.UnsubscribeCustom(cs.hs) // leaves presence
+	}
 	wg.Wait()
 	_ = c.ws.CloseNow()
 }
@@ -96,7 +105,8 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 
 // Receive implements hub.Receiver: it queues the deliveries without
 // blocking, or marks the connection too slow when they do not fit. (The
-// hub has already dropped what a subscription's since cursor covers.)
+// hub has already dropped what a subscription's since cursor covers.) It
+// is safe to call concurrently (the queue has a lock of its own).
 //
 // Once the token has expired nothing more is queued, even before the
 // expiry timer has closed the connection.

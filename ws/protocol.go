@@ -19,6 +19,10 @@ type inbound struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 	Data    json.RawMessage `json:"data,omitempty"`
 	Token   string          `json:"token,omitempty"`
+	// Presence is the presence meta sent with subscribe on a custom
+	// channel; Meta the new meta of a presence message.
+	Presence json.RawMessage `json:"presence,omitempty"`
+	Meta     json.RawMessage `json:"meta,omitempty"`
 }
 
 // Server messages other than events (see encode.go for those).
@@ -27,7 +31,7 @@ type subscribedMsg struct {
 	Type    string          `json:"type"` // "subscribed"
 	Ref     json.RawMessage `json:"ref,omitempty"`
 	Channel string          `json:"channel"`
-	Cursor  string          `json:"cursor"`
+	Cursor  string          `json:"cursor,omitempty"` // none on custom channels
 }
 
 type unsubscribedMsg struct {
@@ -60,6 +64,11 @@ type resyncMsg struct {
 	Type    string `json:"type"` // "resync"
 	Channel string `json:"channel"`
 	Reason  string `json:"reason"`
+}
+
+type publishedMsg struct {
+	Type string          `json:"type"` // "published"
+	Ref  json.RawMessage `json:"ref,omitempty"`
 }
 
 type pongMsg struct {

@@ -66,7 +66,9 @@ func (c *conn) handle(m inbound) error {
 	case "auth":
 		return c.authenticate(m)
 	case "publish":
-		return fmt.Errorf("%w: no custom channels configured", walrelay.ErrBadRequest)
+		return c.publish(m)
+	case "presence":
+		return c.updatePresence(m)
 	case "":
 		return fmt.Errorf("%w: message has no type", walrelay.ErrBadRequest)
 	}

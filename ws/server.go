@@ -15,6 +15,11 @@
 // to, which events it is sent (the read rule, checked by the hub on every
 // event's row before it is queued) and what its requests may do (the
 // store's Guard).
+//
+// Custom channels (custom.go, presence.go; docs/channels.md): subscribe,
+// publish and presence on configured patterns such as chat:room:{roomId},
+// checked by the compiled channel rules (Config.Channels) and the
+// optional subscribe_sql membership query (Config.Membership).
 package ws
 
 import (
@@ -52,7 +57,9 @@ type Server struct {
 // requests from st (nil: requests are refused). auth verifies tokens and
 // policy holds the rules; both are required. New declares the models'
 // indexable read rules to h (hub.Hub.SetReadIndex), so call it before
-// clients subscribe through anything else. logger may be nil.
+// clients subscribe through anything else. With cfg.Channels it also
+// serves custom channels and sets h's check for messages emitted from SQL
+// (hub.Hub.SetMessageCheck). logger may be nil.
 func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authenticator, policy Policy, logger *slog.Logger) *Server {
 	if auth == nil || policy == nil {
 		panic("ws.New: nil Authenticator or Policy")
@@ -67,6 +74,9 @@ func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authent
 		logger: logger, conns: map[*conn]struct{}{}, ruleLog: newRuleLog(logger),
 	}
 	s.indexReadRules()
+	if cfg.Channels != nil && h != nil {
+		h.SetMessageCheck(s.checkEmitted)
+	}
 	return s
 }
 
@@ -170,9 +180,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// encodeEvent encodes an event frame with the message's epoch in its
-// cursor.
+// encodeEvent encodes a hub message: a row event frame with the
+// message's epoch in its cursor, an event on a custom channel, or a
+// presence message.
 func (s *Server) encodeEvent(m *hub.Message) ([]byte, error) {
+	switch {
+	case m.Custom != nil:
+		return encodeCustom(m)
+	case m.Presence != nil:
+		return encodePresence(m)
+	}
 	return encodeEvent(m, m.Epoch)
 }
 

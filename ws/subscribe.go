@@ -63,6 +63,9 @@ func (s *Server) resolveChannel(name string) (walrelay.Channel, *walrelay.Model,
 // the hub replays from its history what the client missed (hub.Hub.Resume),
 // or the client is sent resync after subscribed.
 func (c *conn) subscribe(msg inbound) error {
+	if rules, params := c.s.cfg.Channels.Match(msg.Channel); rules != nil {
+		return c.subscribeCustom(msg, rules, params)
+	}
 	ch, m, err := c.s.resolveChannel(msg.Channel)
 	if err != nil {
 		return err
@@ -90,7 +93,7 @@ func (c *conn) subscribe(msg inbound) error {
 	access := c.s.access(m, caller.Claims())
 	name := ch.String()
 	old := c.subs[name]
-	if old == nil && len(c.subs) >= c.s.cfg.MaxSubscriptions {
+	if old == nil && c.subCount() >= c.s.cfg.MaxSubscriptions {
 		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
 	}
 
@@ -115,6 +118,12 @@ func (c *conn) subscribe(msg inbound) error {
 // the connection is not subscribed to is acknowledged all the same.
 func (c *conn) unsubscribe(msg inbound) error {
 	name := msg.Channel
+	if cs := c.custom[name]; cs != nil {
+		c.s.hub.UnsubscribeCustom(cs.hs)
+		delete(c.custom, name)
+		c.send(marshal(unsubscribedMsg{Type: "unsubscribed", Ref: msg.Ref, Channel: name}))
+		return nil
+	}
 	if ch, _, err := c.s.resolveChannel(msg.Channel); err == nil {
 		name = ch.String()
 	}
@@ -131,3 +140,7 @@ func (c *conn) dropSubscription(name string) {
 		delete(c.subs, name)
 	}
 }
+
+// subCount is the number of channels subscribed, model and custom. Read
+// loop only.
+func (c *conn) subCount() int { return len(c.subs) + len(c.custom) }

@@ -1,0 +1,245 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
+	"github.com/walrelay/walrelay/hub"
+)
+
+// customSub is one of a connection's custom channel subscriptions.
+type customSub struct {
+	hs     *hub.CustomSub
+	rules  *authz.ChannelRules
+	params map[string]string
+	// key and meta are what the subscription shows in presence (key ""
+	// when untracked); meta is kept to re-track it under a new key after
+	// a token refresh.
+	key  string
+	meta json.RawMessage
+}
+
+// publisher is the "from" field of a published event.
+type publisher struct {
+	Sub any `json:"sub"`
+}
+
+// checkEmitted is the hub's check for messages emitted from SQL: the
+// channel must match a configured pattern and the event be one of its
+// events. The channel's rules are not evaluated: its subscribers passed
+// the subscribe rule, and the database is trusted to publish.
+func (s *Server) checkEmitted(channel, event string) error {
+	rules, _ := s.cfg.Channels.Match(channel)
+	if rules == nil {
+		return fmt.Errorf("channel %q matches no configured custom channel", channel)
+	}
+	if !rules.HasEvent(event) {
+		return fmt.Errorf("event %q is not in channel %q's events", event, rules.Channel.Pattern)
+	}
+	return nil
+}
+
+// subscribeCustom serves subscribe on a custom channel: the subscribe rule
+// on the claims and the channel's parameters, then the subscribe_sql
+// membership query if any; on a presence channel the connection is
+// tracked under its sub claim with the meta sent as "presence" (anonymous
+// connections and tokens without sub watch without being shown). The
+// reply is subscribed (without cursor: custom channels keep no history,
+// and since is ignored), then on a presence channel the full state, then
+// events and presence diffs. Subscribing again re-checks the rules and
+// replaces the presence meta when one is given.
+func (c *conn) subscribeCustom(msg inbound, rules *authz.ChannelRules, params map[string]string) error {
+	name := msg.Channel
+	if msg.Filter != "" {
+		return fmt.Errorf("%w: custom channel %s takes no filter", walrelay.ErrBadRequest, name)
+	}
+	claims := c.caller.Load().Claims()
+	if !rules.Allow(authz.ActionSubscribe, claims, params) {
+		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, name)
+	}
+	if err := c.checkMembership(rules, claims, params, name); err != nil {
+		return err
+	}
+	var meta json.RawMessage
+	if rules.Channel.Presence {
+		var err error
+		if meta, err = c.presenceMeta(msg.Presence); err != nil {
+			return err
+		}
+	}
+	key := presenceKey(claims)
+	var track *hub.Track
+	if rules.Channel.Presence && key != "" {
+		track = &hub.Track{Key: key, Meta: meta}
+	}
+	reply := marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name})
+	if old := c.custom[name]; old != nil {
+		c.send(reply)
+		if msg.Presence != nil && track != nil {
+			c.s.hub.SetPresence(old.hs, track)
+			old.key, old.meta = key, meta
+		}
+		return nil
+	}
+	if c.subCount() >= c.s.cfg.MaxSubscriptions {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
+	}
+	hs := c.s.hub.SubscribeCustom(c, name, rules.Channel.Presence, track, func() { c.send(reply) })
+	cs := &customSub{hs: hs, rules: rules, params: params, meta: meta}
+	if track != nil {
+		cs.key = key
+	}
+	c.custom[name] = cs
+	return nil
+}
+
+// presenceKey is the key a connection shows in presence: its sub claim,
+// or "" (untracked) without one.
+func presenceKey(claims authz.Claims) string {
+	if sub, ok := claims.Subject(); ok {
+		return walrelay.KeyOf(sub)
+	}
+	return ""
+}
+
+// checkMembership runs the channel's subscribe_sql, if it has one, with
+// the parameters and the sub claim bound as parameters: no row is
+// forbidden, as is a value the query cannot take (e.g. "abc" for an
+// integer column); other failures and the timeout are internal errors.
+func (c *conn) checkMembership(rules *authz.ChannelRules, claims authz.Claims, params map[string]string, name string) error {
+	sql, args, ok := rules.Membership(claims, params)
+	if !ok {
+		return nil
+	}
+	if c.s.cfg.Membership == nil {
+		return fmt.Errorf("channel %s: subscribe_sql configured but no database to run it", rules.Channel.Pattern)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.MembershipTimeout)
+	defer cancel()
+	member, err := isMember(ctx, c.s.cfg.Membership, sql, args)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") { // data exception
+			return fmt.Errorf("%w: not a member of %s", walrelay.ErrForbidden, name)
+		}
+		return fmt.Errorf("channel %s: subscribe_sql: %w", rules.Channel.Pattern, err)
+	}
+	if !member {
+		return fmt.Errorf("%w: not a member of %s", walrelay.ErrForbidden, name)
+	}
+	return nil
+}
+
+// isMember reports whether the query returns a row.
+func isMember(ctx context.Context, q Querier, sql string, args []any) (bool, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return false, err
+	}
+	has := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	return has, nil
+}
+
+// publish serves {"type":"publish","ref","channel","event","data"}: the
+// connection must be subscribed to the channel, the event must be one of
+// the channel's events, data at most MaxPayloadBytes, within the publish
+// rate, and the publish rule must allow it. The event goes to every
+// subscriber of the channel (the publisher too when the channel's self
+// option is on) as {"type":"event","channel","event","data","from":{"sub"}}
+// and the publisher gets {"type":"published","ref"}.
+func (c *conn) publish(msg inbound) error {
+	cs, err := c.customFor(msg.Channel, "publishing")
+	if err != nil {
+		return err
+	}
+	if !c.pubLimiter.allow(time.Now()) {
+		return fmt.Errorf("%w: more than %d publish or presence messages per second", walrelay.ErrRateLimited, c.s.cfg.PublishesPerSecond)
+	}
+	if msg.Event == "" || !cs.rules.HasEvent(msg.Event) {
+		return fmt.Errorf("%w: event %q is not one of channel %s's events", walrelay.ErrBadRequest, msg.Event, msg.Channel)
+	}
+	if len(msg.Data) > c.s.cfg.MaxPayloadBytes {
+		return fmt.Errorf("%w: data is %d bytes, at most %d", walrelay.ErrTooLarge, len(msg.Data), c.s.cfg.MaxPayloadBytes)
+	}
+	claims := c.caller.Load().Claims()
+	if !cs.rules.Allow(authz.ActionPublish, claims, cs.params) {
+		return fmt.Errorf("%w: not allowed to publish on %s", walrelay.ErrForbidden, msg.Channel)
+	}
+	data := msg.Data
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	sub, _ := claims.Subject()
+	var except hub.Receiver = c
+	if cs.rules.Channel.Self {
+		except = nil
+	}
+	c.s.hub.Publish(msg.Channel, &hub.CustomEvent{Event: msg.Event, Data: data, From: publisher{Sub: sub}}, except)
+	c.send(marshal(publishedMsg{Type: "published", Ref: msg.Ref}))
+	return nil
+}
+
+// customFor returns the connection's subscription to custom channel name,
+// or the error for doing what on it unsubscribed: forbidden for a
+// configured channel, not_found for an unknown one, bad_request when no
+// custom channel is configured.
+func (c *conn) customFor(name, what string) (*customSub, error) {
+	if cs := c.custom[name]; cs != nil {
+		return cs, nil
+	}
+	if len(c.s.cfg.Channels.Channels()) == 0 {
+		return nil, fmt.Errorf("%w: no custom channels configured", walrelay.ErrBadRequest)
+	}
+	if rules, _ := c.s.cfg.Channels.Match(name); rules != nil {
+		return nil, fmt.Errorf("%w: subscribe to %s before %s", walrelay.ErrForbidden, name, what)
+	}
+	return nil, fmt.Errorf("%w: no custom channel %q", walrelay.ErrNotFound, name)
+}
+
+// reauthorizeCustom re-checks the custom subscriptions after a token
+// refresh: one the subscribe rule no longer allows, or (when the sub
+// claim changed) whose subscribe_sql no longer returns a row, is dropped
+// with a forbidden error naming its channel; a tracked one whose sub
+// changed shows under the new sub. Read loop only.
+func (c *conn) reauthorizeCustom() {
+	claims := c.caller.Load().Claims()
+	key := presenceKey(claims)
+	for name, cs := range c.custom {
+		ok := cs.rules.Allow(authz.ActionSubscribe, claims, cs.params)
+		if ok && key != cs.key {
+			if err := c.checkMembership(cs.rules, claims, cs.params, name); err != nil {
+				if _, _, internal := errorCode(err); internal {
+					c.log.Error("websocket membership re-check failed", "err", err)
+				}
+				ok = false
+			}
+		}
+		if !ok {
+			c.s.hub.UnsubscribeCustom(cs.hs)
+			delete(c.custom, name)
+			c.send(marshal(errorMsg{Type: "error", Code: CodeForbidden, Channel: name,
+				Message: fmt.Sprintf("forbidden: no longer allowed to subscribe to %s", name)}))
+			continue
+		}
+		if cs.rules.Channel.Presence && key != cs.key {
+			var track *hub.Track
+			if key != "" {
+				track = &hub.Track{Key: key, Meta: cs.meta}
+			}
+			c.s.hub.SetPresence(cs.hs, track)
+			cs.key = key
+		}
+	}
+}
