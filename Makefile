@@ -1,16 +1,23 @@
 # walrelay: the README's two commands are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo test vet build sdk-test
+.PHONY: demo app test vet build sdk-test e2e
 
-demo:
+# The chat demo: build the web app, then a throwaway Postgres with the demo
+# schema, served with the app at http://127.0.0.1:8080.
+demo: app
 	$(GO) run ./cmd/server demo
+
+# The chat app (examples/chat), built into examples/chat/dist.
+app:
+	cd examples/chat && npm ci --no-audit --no-fund && npm run build
 
 # All tests: vet, then every Go package (unit, integration against a real
 # Postgres, fuzz seed corpora) under the race detector, then the SDK's.
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) sdk-test
+	$(MAKE) e2e
 
 # The TypeScript SDK: typecheck, unit tests, and integration tests against a
 # walrelay built from this tree (its globalSetup builds and starts it).
@@ -22,3 +29,8 @@ vet:
 
 build:
 	$(GO) build -o bin/walrelay ./cmd/server
+
+# End-to-end: the chat app in headless Chromium (Debian's /usr/bin/chromium,
+# driven by playwright-core), two users, the real server and Postgres.
+e2e: app
+	cd e2e && npm ci --no-audit --no-fund && npm test

@@ -1,0 +1,196 @@
+// End-to-end: the chat demo (examples/chat/dist) served by `walrelay demo`
+// on a throwaway Postgres, used by alice and bob in #random and by carol
+// (not a member of #random) in #general, in headless Chromium.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { launchChromium, messages, openAs, screenshot, waitUntil } from '../lib/browser.mjs';
+import { buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
+
+// Each run has a fresh database, so fixed texts are unique within it.
+
+describe('chat demo', () => {
+  let bin, postgres, demo, addr, baseURL, db, browser;
+  /** Users' tabs. */
+  let alice, bob, carol;
+  const rooms = {};
+
+  before(async () => {
+    requireAppBuild();
+    bin = await buildBinary();
+    postgres = await startPostgres(bin);
+    addr = `127.0.0.1:${await freePort()}`;
+    baseURL = `http://${addr}`;
+    demo = await startDemo(bin, { databaseUrl: postgres.url, addr });
+    db = new pg.Client({ connectionString: postgres.url });
+    await db.connect();
+    for (const r of (await db.query('select id, name from rooms')).rows) rooms[r.name] = r.id;
+    browser = await launchChromium();
+    [alice, bob, carol] = await Promise.all([
+      openAs(browser, baseURL, 'alice', 'random'),
+      openAs(browser, baseURL, 'bob', 'random'),
+      openAs(browser, baseURL, 'carol', 'general'),
+    ]);
+  });
+
+  after(async () => {
+    for (const tab of [alice, bob, carol]) {
+      if (tab && !tab.page.isClosed()) await screenshot(tab.page, `final-${tab.user}`).catch(() => {});
+      if (tab?.logs.length) console.log(`--- ${tab.user}'s console ---\n${tab.logs.join('\n')}`);
+    }
+    await browser?.close().catch(() => {});
+    await db?.end().catch(() => {});
+    await stopAll();
+  });
+
+  const insert = (room, author, body) =>
+    db.query('insert into messages (room_id, author_id, body) values ($1, $2, $3) returning id', [rooms[room], author, body]);
+
+  it('shows a message typed in one tab in the other', async () => {
+    const text = 'Hey Bob, did the deploy go out?';
+    await alice.page.getByTestId('composer-input').fill(text);
+    await alice.page.getByTestId('composer-input').press('Enter');
+    await messages(bob.page, text).waitFor();
+    await messages(alice.page, text).waitFor();
+    assert.equal(await messages(bob.page, text).count(), 1);
+    assert.equal(await messages(alice.page, text).count(), 1);
+    // The composer cleared: the row came back through the WAL, not a local echo.
+    assert.equal(await alice.page.getByTestId('composer-input').inputValue(), '');
+
+    const reply = 'Yes! Rows straight from the WAL.';
+    await bob.page.getByTestId('composer-input').fill(reply);
+    await bob.page.getByTestId('composer-send').click();
+    await messages(alice.page, reply).waitFor();
+    await screenshot(bob.page, 'chat-bob');
+  });
+
+  it('shows rows inserted over SQL in both tabs, and notifications only to their user', async () => {
+    const text = 'Hello from psql';
+    await insert('random', 'bob', text);
+    await messages(alice.page, text).waitFor();
+    await messages(bob.page, text).waitFor();
+    assert.equal(await messages(alice.page, text).count(), 1);
+    assert.equal(await messages(bob.page, text).count(), 1);
+
+    const note = 'Your build passed';
+    await db.query('insert into notifications (user_id, body) values ($1, $2)', ['alice', note]);
+    await alice.page.getByTestId('notification').filter({ hasText: note }).waitFor();
+    // bob's tab has received every change up to a later one; alice's note is not among them.
+    const marker = 'Nice, I got a notification';
+    await insert('random', 'alice', marker);
+    await messages(bob.page, marker).waitFor();
+    assert.equal(await bob.page.getByTestId('notification').filter({ hasText: note }).count(), 0);
+    assert.ok(!bob.frames.some((f) => f.includes(note)), "alice's notification reached bob's socket");
+  });
+
+  it('shows who is typing, and clears it after the timeout', async () => {
+    const typing = alice.page.getByTestId('typing-text');
+    await bob.page.getByTestId('composer-input').fill('I am writing somethi');
+    await typing.waitFor();
+    assert.match(await typing.innerText(), /Bob is typing/);
+    await screenshot(alice.page, 'chat-alice-typing');
+    copyScreenshot('chat-alice-typing');
+    // No more keystrokes: the indicator goes after its timeout (4 s).
+    await typing.waitFor({ state: 'hidden', timeout: 10_000 });
+    await bob.page.getByTestId('composer-input').fill('');
+    // Nobody types in carol's room.
+    assert.equal(await carol.page.getByTestId('typing-text').count(), 0);
+  });
+
+  it('shows who is in the room, and clears it when their tab closes', async () => {
+    await alice.page.getByTestId('presence-bob').waitFor();
+    await alice.page.getByTestId('presence-alice').waitFor();
+    await bob.page.getByTestId('presence-alice').waitFor();
+    // carol is in #general, not #random.
+    assert.equal(await alice.page.getByTestId('presence-carol').count(), 0);
+    await carol.page.getByTestId('presence-carol').waitFor();
+    assert.equal(await carol.page.getByTestId('presence-alice').count(), 0);
+
+    await bob.page.close();
+    await alice.page.getByTestId('presence-bob').waitFor({ state: 'detached' });
+    await alice.page.getByTestId('presence-alice').waitFor();
+
+    // bob comes back (same browser context: the tab remembers him).
+    const page = await bob.context.newPage();
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => bob.frames.push(String(f.payload))));
+    page.on('console', (m) => bob.logs.push(`[${m.type()}] ${m.text()}`));
+    await page.goto('/?as=bob#random');
+    bob.page = page;
+    await alice.page.getByTestId('presence-bob').waitFor();
+    await bob.page.getByTestId('presence-alice').waitFor();
+  });
+
+  it('never sends a room to a user who is not in it, not even over the socket', async () => {
+    assert.ok(carol.frames.length > 0, "carol's socket frames were not captured");
+    await assert.rejects(carol.page.getByTestId('room-random').click({ timeout: 500 }), 'carol should have no #random link');
+    await carol.page.getByTestId('room-locked-random').waitFor();
+
+    const typed = 'secret typed in random';
+    await alice.page.getByTestId('composer-input').fill(typed);
+    await alice.page.getByTestId('composer-input').press('Enter');
+    const sql = 'secret inserted in random';
+    await insert('random', 'bob', sql);
+    await messages(bob.page, typed).waitFor();
+    await messages(bob.page, sql).waitFor();
+
+    // A later change that carol may see: her socket delivers in commit order,
+    // so once it arrived, anything before it would have too.
+    const later = 'Lunch at noon, everyone?';
+    await insert('general', 'alice', later);
+    await messages(carol.page, later).waitFor();
+    // bob (a member of #general too) gets it as unread.
+    await bob.page.getByTestId('unread-general').waitFor();
+    await waitUntil(() => carol.frames.some((f) => f.includes(later)), { message: "the general message in carol's frames" });
+
+    // The same frames do carry them to a member: the capture would see them.
+    assert.ok(bob.frames.some((f) => f.includes(typed)) && bob.frames.some((f) => f.includes(sql)), "bob's frames lack the messages");
+    const leaked = carol.frames.filter((f) => f.includes('secret typed in random') || f.includes('secret inserted in random'));
+    assert.deepEqual(leaked, []);
+    assert.equal(await carol.page.getByTestId('message-body').filter({ hasText: 'secret' }).count(), 0);
+    await screenshot(carol.page, 'chat-carol');
+  });
+
+  it('reconnects after a server restart and shows what was written meanwhile, once', async () => {
+    await waitUntil(async () => (await alice.page.getByTestId('status').getAttribute('data-status')) === 'live', { message: 'alice live' });
+    await kill(demo, { signal: 'SIGKILL' });
+    for (const tab of [alice, bob]) {
+      await waitUntil(async () => (await tab.page.getByTestId('status').getAttribute('data-status')) !== 'live', {
+        message: `${tab.user}'s tab to notice the server is gone`,
+      });
+    }
+
+    const meanwhile = ['written while the server was down (1)', 'written while the server was down (2)'];
+    for (const text of meanwhile) await insert('random', 'bob', text);
+
+    demo = await startDemo(bin, { databaseUrl: postgres.url, addr, name: 'demo-restarted' });
+    for (const tab of [alice, bob]) {
+      for (const text of meanwhile) await messages(tab.page, text).waitFor({ timeout: 20_000 });
+      await waitUntil(async () => (await tab.page.getByTestId('status').getAttribute('data-status')) === 'live', {
+        timeoutMs: 20_000,
+        message: `${tab.user} live again`,
+      });
+    }
+
+    // Live again both ways; once this arrives, any duplicate would have too.
+    const after = 'And we are back online';
+    await alice.page.getByTestId('composer-input').fill(after);
+    await alice.page.getByTestId('composer-input').press('Enter');
+    await messages(bob.page, after).waitFor();
+    await messages(alice.page, after).waitFor();
+    for (const tab of [alice, bob]) {
+      for (const text of [...meanwhile, after]) {
+        assert.equal(await messages(tab.page, text).count(), 1, `${tab.user} shows "${text}" once`);
+      }
+    }
+    await screenshot(alice.page, 'chat-alice-after-restart');
+  });
+});
+
+/** Copies an artifact screenshot to docs/screenshot-chat.png. */
+function copyScreenshot(name) {
+  mkdirSync(join(repoRoot, 'docs'), { recursive: true });
+  copyFileSync(join(repoRoot, 'e2e', 'artifacts', `${name}.png`), join(repoRoot, 'docs', 'screenshot-chat.png'));
+}
