@@ -111,7 +111,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	fmt.Fprintf(stdout, `
 walrelay demo is running.
 
-  Open        http://%[1]s
+  Open        http://%[1]s   (sign in as alice, bob or carol; try two windows)
   Token       TOKEN=$(curl -s 'http://%[1]s/demo/token?user=alice' | sed 's/.*"token":"\([^"]*\)".*/\1/')
   REST        curl -H "Authorization: Bearer $TOKEN" http://%[1]s/api/messages
   WebSocket   ws://%[1]s/ws?token=$TOKEN   (send {"type":"subscribe","ref":"1","channel":"Message:list"})
