@@ -1,7 +1,7 @@
 // Headless Chromium (Debian's package, no browser download) driven by
 // playwright-core, and helpers to open the chat as a demo user.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { artifacts } from './processes.mjs';
@@ -78,5 +78,25 @@ export async function waitUntil(fn, { timeoutMs = 15_000, intervalMs = 50, messa
     if (last) return last;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Renders PNG files side by side in a new page of context and saves that
+ * as out: the docs' picture of two users chatting.
+ */
+export async function sideBySide(context, pngPaths, out) {
+  const page = await context.newPage();
+  try {
+    const imgs = pngPaths
+      .map((p) => `<img src="data:image/png;base64,${readFileSync(p).toString('base64')}">`)
+      .join('');
+    await page.setViewportSize({ width: 1180 * pngPaths.length + 12 * (pngPaths.length + 1), height: 744 });
+    await page.setContent(
+      `<body style="margin:0;padding:12px;display:flex;gap:12px;background:#d8dde6">${imgs}</body>`,
+    );
+    await page.screenshot({ path: out });
+  } finally {
+    await page.close();
   }
 }

@@ -3,11 +3,11 @@
 // (not a member of #random) in #general, in headless Chromium.
 
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { launchChromium, messages, openAs, screenshot, waitUntil } from '../lib/browser.mjs';
+import { launchChromium, messages, openAs, screenshot, sideBySide, waitUntil } from '../lib/browser.mjs';
 import { buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
 
 // Each run has a fresh database, so fixed texts are unique within it.
@@ -91,8 +91,10 @@ describe('chat demo', () => {
     await bob.page.getByTestId('composer-input').fill('I am writing somethi');
     await typing.waitFor();
     assert.match(await typing.innerText(), /Bob is typing/);
-    await screenshot(alice.page, 'chat-alice-typing');
-    copyScreenshot('chat-alice-typing');
+    // The docs' picture: alice's window (bob typing) beside bob's.
+    const shots = [await screenshot(alice.page, 'chat-alice-typing'), await screenshot(bob.page, 'chat-bob-typing')];
+    mkdirSync(join(repoRoot, 'docs'), { recursive: true });
+    await sideBySide(alice.context, shots, join(repoRoot, 'docs', 'screenshot-chat.png'));
     // No more keystrokes: the indicator goes after its timeout (4 s).
     await typing.waitFor({ state: 'hidden', timeout: 10_000 });
     await bob.page.getByTestId('composer-input').fill('');
@@ -188,9 +190,3 @@ describe('chat demo', () => {
     await screenshot(alice.page, 'chat-alice-after-restart');
   });
 });
-
-/** Copies an artifact screenshot to docs/screenshot-chat.png. */
-function copyScreenshot(name) {
-  mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-  copyFileSync(join(repoRoot, 'e2e', 'artifacts', `${name}.png`), join(repoRoot, 'docs', 'screenshot-chat.png'));
-}
