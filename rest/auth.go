@@ -3,13 +3,13 @@ package rest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
+	"github.com/walrelay/walrelay/internal/clientip"
 	"github.com/walrelay/walrelay/store"
 )
 
@@ -77,7 +77,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		if wait, ok := h.limits.allow(limitKey(r, claims)); !ok {
+		if wait, ok := h.limits.allow(limitKey(r, claims, h.cfg.TrustProxy)); !ok {
 			secs := int((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", fmt.Sprint(max(secs, 1)))
 			h.fail(w, r, fmt.Errorf("%w: too many requests, retry in %d s", walrelay.ErrRateLimited, max(secs, 1)))
@@ -120,16 +120,11 @@ func (h *handler) claims(r *http.Request) (authz.Claims, error) {
 }
 
 // limitKey is the rate-limit bucket of a request: the token's subject, or
-// the client address for anonymous callers and tokens without sub. The
-// address is the connection's peer (RemoteAddr); behind a proxy, set it
-// from a trusted header with middleware before this handler.
-func limitKey(r *http.Request, claims authz.Claims) string {
+// the client address for anonymous callers and tokens without sub (see
+// package clientip; X-Forwarded-For only with trustProxy).
+func limitKey(r *http.Request, claims authz.Claims, trustProxy bool) string {
 	if sub, ok := claims.Subject(); ok {
 		return fmt.Sprintf("sub:%T:%v", sub, sub)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "ip:" + host
+	return "ip:" + clientip.Of(r, trustProxy)
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// RequestsPerSecond disables the limit.
 	RequestsPerSecond float64
 	Burst             int
+	// TrustProxy takes anonymous callers' address from X-Forwarded-For
+	// (see package clientip).
+	TrustProxy bool
 }
 
 type handler struct {

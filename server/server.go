@@ -130,6 +130,7 @@ func (s *Server) init(ctx context.Context) error {
 		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
 		RequestsPerSecond: cfg.Limits.RESTRequestsPerSecond,
 		Burst:             cfg.Limits.RESTBurst,
+		TrustProxy:        cfg.Server.TrustProxy,
 	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 || len(cfg.Channels) > 0 {

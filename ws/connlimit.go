@@ -1,10 +1,10 @@
 package ws
 
 import (
-	"net"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/walrelay/walrelay/internal/clientip"
 )
 
 // connLimits counts open connections per client IP and per user (the
@@ -55,26 +55,6 @@ func (l *connLimits) acquireUser(user string) bool { return l.acquire(l.perUser,
 // releaseUser uncounts a connection acquired with acquireUser.
 func (l *connLimits) releaseUser(user string) { l.release(l.perUser, user) }
 
-// clientIP returns the IP a connection is counted against: the host of
-// r.RemoteAddr, which behind a reverse proxy is the proxy's. With
-// trustProxy, the last address of X-Forwarded-For is used instead: the one
-// the (trusted) proxy in front of the server appended; earlier entries are
-// client-supplied and ignored.
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			last := xff[len(xff)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP returns the IP a connection is counted against (see package
+// clientip).
+func clientIP(r *http.Request, trustProxy bool) string { return clientip.Of(r, trustProxy) }
