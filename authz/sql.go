@@ -97,45 +97,25 @@ func (n authNode) emit(e *emitter) frag {
 	return fNull
 }
 
-func (n andNode) emit(e *emitter) frag {
-	start := len(*e.args)
-	var parts []string
-	null := false
-	for _, p := range n.parts {
-		f := p.emit(e)
-		switch f.c {
-		case constFalse:
-			*e.args = (*e.args)[:start] // drop the parameters of folded parts
-			return fFalse
-		case constTrue:
-			continue
-		case constNull:
-			null = true
-		}
-		parts = append(parts, f.text())
-	}
-	switch {
-	case len(parts) == 0:
-		return fTrue
-	case len(parts) == 1 && null:
-		return fNull
-	case len(parts) == 1:
-		return frag{sql: parts[0]}
-	}
-	return frag{sql: "(" + strings.Join(parts, " AND ") + ")"}
-}
+func (n andNode) emit(e *emitter) frag { return junction(e, n.parts, constFalse, constTrue, " AND ") }
 
-func (n orNode) emit(e *emitter) frag {
+func (n orNode) emit(e *emitter) frag { return junction(e, n.parts, constTrue, constFalse, " OR ") }
+
+// junction emits parts joined by op (AND or OR), folding constants: the
+// absorbing constant (false for AND, true for OR) decides the whole, the
+// neutral one drops out, and NULL stays as SQL NULL so three-valued logic
+// matches CEL's error semantics.
+func junction(e *emitter, nodes []sqlNode, absorbing, neutral tri, op string) frag {
 	start := len(*e.args)
 	var parts []string
 	null := false
-	for _, p := range n.parts {
+	for _, p := range nodes {
 		f := p.emit(e)
 		switch f.c {
-		case constTrue:
+		case absorbing:
 			*e.args = (*e.args)[:start] // drop the parameters of folded parts
-			return fTrue
-		case constFalse:
+			return frag{c: absorbing}
+		case neutral:
 			continue
 		case constNull:
 			null = true
@@ -144,13 +124,13 @@ func (n orNode) emit(e *emitter) frag {
 	}
 	switch {
 	case len(parts) == 0:
-		return fFalse
+		return frag{c: neutral}
 	case len(parts) == 1 && null:
 		return fNull
 	case len(parts) == 1:
 		return frag{sql: parts[0]}
 	}
-	return frag{sql: "(" + strings.Join(parts, " OR ") + ")"}
+	return frag{sql: "(" + strings.Join(parts, op) + ")"}
 }
 
 func (n notNode) emit(e *emitter) frag {
