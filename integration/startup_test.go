@@ -75,3 +75,53 @@ func TestStartupRequiresLogicalWAL(t *testing.T) {
 		t.Fatalf("REST-only server on wal_level=replica: %v", err)
 	}
 }
+
+// `check` (server.CheckOnly) validates without changing the database: no
+// publication, slot, replica identity or schema is created.
+func TestCheckChangesNothing(t *testing.T) {
+	url := newDatabase(t)
+	cfg, err := config.Parse("walrelay.yaml", []byte(testConfig), func(k string) (string, bool) {
+		switch k {
+		case "DATABASE_URL":
+			return url, true
+		case "JWT_SECRET":
+			return testSecret, true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), server.CheckOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn := db(t, url)
+	for what, q := range map[string]string{
+		"slot":             "select count(*) from pg_replication_slots where database = current_database()",
+		"publication":      "select count(*) from pg_publication",
+		"walrelay schema":  "select count(*) from pg_namespace where nspname = 'walrelay'",
+		"replica identity": "select count(*) from pg_class where relname = 'messages' and relreplident = 'f'",
+	} {
+		if n := queryInt(t, conn, q); n != 0 {
+			t.Errorf("check created a %s", what)
+		}
+	}
+	// A config mistake is still reported.
+	bad := strings.Replace(testConfig, "table: public.messages", "table: public.nope", 1)
+	cfg, err = config.Parse("walrelay.yaml", []byte(bad), func(k string) (string, bool) {
+		if k == "JWT_SECRET" {
+			return testSecret, true
+		}
+		return url, k == "DATABASE_URL"
+	})
+	if err == nil {
+		_, err = server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), server.CheckOnly())
+	}
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("check of a bad config: %v", err)
+	}
+}

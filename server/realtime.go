@@ -71,6 +71,10 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 	}
 	var epoch uint32
 	err = cdc.CheckWALLevel(ctx, conn.Conn())
+	if s.check {
+		conn.Release()
+		return err
+	}
 	if err == nil {
 		epoch, err = cdc.Setup(ctx, conn.Conn(), s.schema, ccfg)
 	}

@@ -47,6 +47,7 @@ type Server struct {
 	ready    atomic.Bool
 	observe  func(*walrelay.Txn)
 	hub      *hub.Hub // nil when nothing is realtime
+	check    bool     // CheckOnly: no setup, no listener
 }
 
 // Option changes how New builds a Server.
@@ -57,6 +58,14 @@ type Option func(*Server)
 // Tests use it to see what the replication stream handed on.
 func WithTxnObserver(fn func(*walrelay.Txn)) Option {
 	return func(s *Server) { s.observe = fn }
+}
+
+// CheckOnly makes New run the startup checks without changing anything:
+// the config against the catalog, the rules, wal_level, but no publication,
+// replica identity or slot setup, and no listening socket. The Server can
+// only be closed.
+func CheckOnly() Option {
+	return func(s *Server) { s.check = true }
 }
 
 // New connects to the database, checks the config against it, prepares
@@ -142,6 +151,9 @@ func (s *Server) init(ctx context.Context) error {
 	s.handler = r
 	s.router = r
 
+	if s.check {
+		return nil
+	}
 	l, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("%s: server.listen: %w", cfg.Pos("$.server.listen"), err)
@@ -247,6 +259,9 @@ func registerTypes(ctx context.Context, pool *pgxpool.Pool, dec *pgjson.Decoder,
 // Close releases what New acquired, for a Server that will not Run.
 func (s *Server) Close() error {
 	s.pool.Close()
+	if s.listener == nil {
+		return nil
+	}
 	return s.listener.Close()
 }
 

@@ -25,7 +25,11 @@ func serve(ctx context.Context, args []string, log *slog.Logger, checkOnly bool)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, cfg, log)
+	var opts []server.Option
+	if checkOnly {
+		opts = append(opts, server.CheckOnly())
+	}
+	srv, err := server.New(ctx, cfg, log, opts...)
 	if err != nil {
 		return err
 	}
