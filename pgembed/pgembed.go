@@ -148,7 +148,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"shared_buffers":          "128MB",
 		"fsync":                   "off",
 		"synchronous_commit":      "off",
-		"full_page_writes":        "off",
+		// With asynchronous commit, WAL reaches the walsender when the WAL
+		// writer flushes it, every 200 ms by default, which would show as
+		// event latency: flush often instead.
+		"wal_writer_delay": "10ms",
+		"full_page_writes": "off",
 	}
 	if opts.Durable {
 		delete(settings, "fsync")
