@@ -254,14 +254,20 @@ func (c *wsClient) sendRaw(data []byte) {
 	}
 }
 
-// next returns the next message, skipping pongs, failing after 10s.
+// next returns the next message, failing after 10s.
 func (c *wsClient) next() msg {
+	c.t.Helper()
+	return c.nextWithin(10 * time.Second)
+}
+
+// nextWithin returns the next message, failing after d.
+func (c *wsClient) nextWithin(d time.Duration) msg {
 	c.t.Helper()
 	select {
 	case m := <-c.msgs:
 		return m
-	case <-time.After(10 * time.Second):
-		c.t.Fatal("no message within 10s")
+	case <-time.After(d):
+		c.t.Fatalf("no message within %v", d)
 	}
 	return nil
 }

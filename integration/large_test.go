@@ -2,6 +2,7 @@ package integration
 
 import (
 	"testing"
+	"time"
 
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 )
@@ -23,7 +24,9 @@ func TestLargeTransactionEndToEnd(t *testing.T) {
 	const n = 200_000
 	exec(t, conn, "insert into items (grp, val, note) select i % 3, i, null from generate_series(1, $1) i", n)
 	for i := 1; i <= n; i++ {
-		m := c.next()
+		// The first event waits for Postgres to commit and decode the
+		// whole transaction: allow for a slow, busy machine.
+		m := c.nextWithin(2 * time.Minute)
 		if m.str("type") != "event" {
 			t.Fatalf("message %d: %v", i, m)
 		}
