@@ -380,22 +380,10 @@ type channelActivation struct {
 
 // ResolveName implements interpreter.Activation.
 func (a *channelActivation) ResolveName(name string) (any, bool) {
-	switch name {
-	case "auth":
-		if a.claims == nil {
-			return types.NullValue, true
-		}
-		return map[string]any(a.claims), true
-	case "params":
+	if name == "params" {
 		return a.params, true
-	case "authenticated":
-		return types.Bool(a.claims != nil), true
-	case "public":
-		return types.True, true
-	case "isAdmin":
-		return types.Bool(a.claims.IsAdmin()), true
 	}
-	return nil, false
+	return resolveAuth(a.claims, name)
 }
 
 // Parent implements interpreter.Activation.

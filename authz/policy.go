@@ -274,21 +274,29 @@ type activation struct {
 // ResolveName implements interpreter.Activation.
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
-	case "auth":
-		if a.claims == nil {
-			return types.NullValue, true
-		}
-		return map[string]any(a.claims), true
 	case "row":
 		return a.row, true
+	case "isOwner":
+		return a.rule.isOwner(a.claims, a.row), true
+	}
+	return resolveAuth(a.claims, name)
+}
+
+// resolveAuth resolves the variables every rule has: auth and the
+// shorthands that depend on it alone.
+func resolveAuth(claims Claims, name string) (any, bool) {
+	switch name {
+	case "auth":
+		if claims == nil {
+			return types.NullValue, true
+		}
+		return map[string]any(claims), true
 	case "authenticated":
-		return types.Bool(a.claims != nil), true
+		return types.Bool(claims != nil), true
 	case "public":
 		return types.True, true
 	case "isAdmin":
-		return types.Bool(a.claims.IsAdmin()), true
-	case "isOwner":
-		return a.rule.isOwner(a.claims, a.row), true
+		return types.Bool(claims.IsAdmin()), true
 	}
 	return nil, false
 }
