@@ -1,5 +1,5 @@
 import type { WalrelayError } from './errors.js';
-import { RefCounted, type ExternalStore } from './live.js';
+import { LiveStore } from './live.js';
 import type { RealtimeTransport, SubscriptionHandle } from './realtime.js';
 import type { ChannelEvent, PresenceEntry, PresenceFrame } from './types.js';
 
@@ -39,22 +39,16 @@ export function applyPresence<M>(state: PresenceEntry<M>[], f: PresenceFrame<M>)
  * channel name by the client. Channels deliver live messages only: nothing
  * is replayed after a reconnect, and presence restarts from a full state.
  */
-export class ChannelStore<M = Record<string, unknown>> implements ExternalStore<PresenceSnapshot<M>> {
-  private readonly refs: RefCounted;
+export class ChannelStore<M = Record<string, unknown>> extends LiveStore<PresenceSnapshot<M>> {
   private readonly handlers = new Set<(ev: ChannelEvent) => void>();
-  private readonly listeners = new Set<() => void>();
   private handle: SubscriptionHandle | null = null;
   private meta: Record<string, unknown> | undefined;
-  private snap: PresenceSnapshot<M> = { state: [], joined: false, error: null };
 
   constructor(
     private readonly rt: RealtimeTransport | null,
     readonly name: string,
   ) {
-    this.refs = new RefCounted(
-      () => this.start(),
-      () => this.stop(),
-    );
+    super({ state: [], joined: false, error: null });
   }
 
   /** Sets the presence meta to announce (sent with the subscription). */
@@ -78,24 +72,13 @@ export class ChannelStore<M = Record<string, unknown>> implements ExternalStore<
     };
   }
 
-  subscribe = (onChange: () => void): (() => void) => {
-    this.listeners.add(onChange);
-    const release = this.refs.retain();
-    return () => {
-      this.listeners.delete(onChange);
-      release();
-    };
-  };
-
-  getSnapshot = (): PresenceSnapshot<M> => this.snap;
-
   /** Publishes an event; resolves on the server's `published`. */
   publish(event: string, data: unknown): Promise<void> {
     if (!this.rt) return Promise.reject(new Error('walrelay: publish needs a realtime client'));
     return this.rt.publish(this.name, event, data);
   }
 
-  private start(): void {
+  protected start(): void {
     if (!this.rt) return;
     const spec = this.meta ? { channel: this.name, presence: this.meta } : { channel: this.name };
     this.handle = this.rt.subscribe(spec, {
@@ -106,7 +89,7 @@ export class ChannelStore<M = Record<string, unknown>> implements ExternalStore<
     });
   }
 
-  private stop(): void {
+  protected stop(): void {
     this.handle?.unsubscribe();
     this.handle = null;
     this.snap = { state: [], joined: false, error: null };
@@ -114,6 +97,6 @@ export class ChannelStore<M = Record<string, unknown>> implements ExternalStore<
 
   private set(s: PresenceSnapshot<M>): void {
     this.snap = s;
-    this.listeners.forEach((l) => l());
+    this.notify();
   }
 }

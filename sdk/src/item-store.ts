@@ -2,7 +2,7 @@ import { rowKey, type CacheView } from './cache.js';
 import type { StoreContext } from './context.js';
 import { covered, parseCursor, type CursorPos } from './cursor.js';
 import type { WalrelayError } from './errors.js';
-import { RefCounted, type ExternalStore } from './live.js';
+import { LiveStore } from './live.js';
 import { asError } from './list-store.js';
 import type { SubscriptionHandle } from './realtime.js';
 import type { AnyRow, ChangeEvent, Id } from './types.js';
@@ -21,9 +21,7 @@ export interface ItemSnapshot<R = AnyRow> {
  * lives in the shared cache, so lists showing it agree. Shared per
  * model+id by the client; use retain()/release.
  */
-export class ItemStore<R = AnyRow> implements ExternalStore<ItemSnapshot<R>>, CacheView {
-  private readonly refs: RefCounted;
-  private readonly listeners = new Set<() => void>();
+export class ItemStore<R = AnyRow> extends LiveStore<ItemSnapshot<R>> implements CacheView {
   private readonly key: string;
   private loading = true;
   private error: WalrelayError | null = null;
@@ -34,48 +32,28 @@ export class ItemStore<R = AnyRow> implements ExternalStore<ItemSnapshot<R>>, Ca
   private generation = 0;
   private buffer: ChangeEvent[] = [];
   private hydrating = false;
-  private snap: ItemSnapshot<R> = { data: null, isLoading: true, error: null, isLive: false };
 
   constructor(
     private readonly ctx: StoreContext,
     readonly model: string,
     readonly id: Id,
   ) {
+    super({ data: null, isLoading: true, error: null, isLive: false });
     this.key = rowKey(model, id);
-    this.refs = new RefCounted(
-      () => this.start(),
-      () => this.stop(),
-    );
   }
-
-  /** Keeps the row live until the returned function is called. */
-  retain(): () => void {
-    return this.refs.retain();
-  }
-
-  subscribe = (onChange: () => void): (() => void) => {
-    this.listeners.add(onChange);
-    const release = this.retain();
-    return () => {
-      this.listeners.delete(onChange);
-      release();
-    };
-  };
-
-  getSnapshot = (): ItemSnapshot<R> => this.snap;
 
   /** Re-reads the row over HTTP now (e.g. after a write in an HTTP-only client). */
   refetch(): void {
     if (this.refs.active) void this.hydrate();
   }
 
-  private start(): void {
+  protected start(): void {
     this.generation++;
     this.ctx.cache.hold(this.key, this);
     void this.hydrate();
   }
 
-  private stop(): void {
+  protected stop(): void {
     this.generation++;
     this.handle?.unsubscribe();
     this.handle = null;
@@ -163,7 +141,4 @@ export class ItemStore<R = AnyRow> implements ExternalStore<ItemSnapshot<R>>, Ca
     return true;
   }
 
-  notify(): void {
-    for (const l of [...this.listeners]) l();
-  }
 }

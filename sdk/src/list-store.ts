@@ -2,7 +2,7 @@ import { rowKey, type CacheView } from './cache.js';
 import type { StoreContext } from './context.js';
 import { covered, parseCursor, type CursorPos } from './cursor.js';
 import { WalrelayError } from './errors.js';
-import { RefCounted, type ExternalStore } from './live.js';
+import { LiveStore } from './live.js';
 import { matches, rowComparator } from './match.js';
 import { filterString, orderTerms } from './query.js';
 import type { SubscriptionHandle } from './realtime.js';
@@ -41,15 +41,13 @@ export function overfetch(limit: number): number {
  * Changes are applied in batches (see BatchWindow). Instances are shared
  * per model+params by the client; use retain()/release.
  */
-export class ListStore<R = AnyRow> implements ExternalStore<ListSnapshot<R>>, CacheView {
+export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements CacheView {
   readonly model: string;
   readonly params: ListParams;
   private readonly ctx: StoreContext;
   private readonly limit: number;
   private readonly pk: string;
   private readonly compare: (a: AnyRow, b: AnyRow) => number;
-  private readonly refs: RefCounted;
-  private readonly listeners = new Set<() => void>();
   private ids: Id[] = [];
   private complete = false;
   private loading = true;
@@ -63,36 +61,16 @@ export class ListStore<R = AnyRow> implements ExternalStore<ListSnapshot<R>>, Ca
   private generation = 0;
   /** Created rows' ids → their optimistic placeholders, until their event. */
   private readonly swaps = new Map<string, string>();
-  private snap: ListSnapshot<R> = { data: [], isLoading: true, error: null, isLive: false };
 
   constructor(ctx: StoreContext, model: string, params: ListParams = {}) {
+    super({ data: [], isLoading: true, error: null, isLive: false });
     this.ctx = ctx;
     this.model = model;
     this.params = params;
     this.limit = Math.min(params.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
     this.pk = ctx.model(model).primaryKey;
     this.compare = rowComparator(orderTerms(params.order), this.pk);
-    this.refs = new RefCounted(
-      () => this.start(),
-      () => this.stop(),
-    );
   }
-
-  /** Keeps the list live until the returned function is called. */
-  retain(): () => void {
-    return this.refs.retain();
-  }
-
-  subscribe = (onChange: () => void): (() => void) => {
-    this.listeners.add(onChange);
-    const release = this.retain();
-    return () => {
-      this.listeners.delete(onChange);
-      release();
-    };
-  };
-
-  getSnapshot = (): ListSnapshot<R> => this.snap;
 
   /** Re-reads over HTTP now (e.g. after a write in an HTTP-only client). */
   refetch(): void {
@@ -139,12 +117,12 @@ export class ListStore<R = AnyRow> implements ExternalStore<ListSnapshot<R>>, Ca
 
   // ---- lifecycle ----
 
-  private start(): void {
+  protected start(): void {
     this.generation++;
     void this.hydrate();
   }
 
-  private stop(): void {
+  protected stop(): void {
     this.generation++;
     this.handle?.unsubscribe();
     this.handle = null;
@@ -348,9 +326,6 @@ export class ListStore<R = AnyRow> implements ExternalStore<ListSnapshot<R>>, Ca
     return true;
   }
 
-  notify(): void {
-    for (const l of [...this.listeners]) l();
-  }
 }
 
 /** Normalizes anything thrown into a WalrelayError. */

@@ -52,3 +52,48 @@ export class RefCounted {
     return this.running;
   }
 }
+
+/**
+ * LiveStore is the shared shape of the SDK's stores: a snapshot for
+ * useSyncExternalStore, change listeners, and a reference-counted
+ * underlying subscription that runs (start) while anyone holds the store
+ * and stops when the last holder leaves (see RefCounted).
+ */
+export abstract class LiveStore<S> implements ExternalStore<S> {
+  protected readonly refs = new RefCounted(
+    () => this.start(),
+    () => this.stop(),
+  );
+  private readonly listeners = new Set<() => void>();
+  protected snap: S;
+
+  protected constructor(initial: S) {
+    this.snap = initial;
+  }
+
+  /** Starts the underlying subscription (first holder). */
+  protected abstract start(): void;
+  /** Stops it (last holder gone). */
+  protected abstract stop(): void;
+
+  /** Keeps the store live until the returned function is called. */
+  retain(): () => void {
+    return this.refs.retain();
+  }
+
+  subscribe = (onChange: () => void): (() => void) => {
+    this.listeners.add(onChange);
+    const release = this.retain();
+    return () => {
+      this.listeners.delete(onChange);
+      release();
+    };
+  };
+
+  getSnapshot = (): S => this.snap;
+
+  /** Tells every listener the snapshot may have changed. */
+  notify(): void {
+    for (const l of [...this.listeners]) l();
+  }
+}
