@@ -1,12 +1,22 @@
 # walrelay: the README's two commands are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo app test vet build sdk-test e2e
+.PHONY: demo app test vet build sdk-test e2e deps demo-deps
 
 # The chat demo: build the web app, then a throwaway Postgres with the demo
 # schema, served with the app at http://127.0.0.1:8080.
-demo: app
+demo: demo-deps app
 	$(GO) run ./cmd/server demo
+
+# What the machine needs (scripts/deps.sh): as root on Debian/Ubuntu it is
+# installed, otherwise one line names what is missing and how to install it.
+# `deps` is everything `make test` needs (also Chromium and gcc); .ci/run
+# relies on it too.
+deps:
+	@GO=$(GO) sh scripts/deps.sh test
+
+demo-deps:
+	@GO=$(GO) sh scripts/deps.sh demo
 
 # The chat app (examples/chat), built into examples/chat/dist.
 app:
@@ -14,7 +24,7 @@ app:
 
 # All tests: vet, then every Go package (unit, integration against a real
 # Postgres, fuzz seed corpora) under the race detector, then the SDK's.
-test: vet
+test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) sdk-test
 	$(MAKE) e2e
@@ -32,5 +42,5 @@ build:
 
 # End-to-end: the chat app in headless Chromium (Debian's /usr/bin/chromium,
 # driven by playwright-core), two users, the real server and Postgres.
-e2e: app
+e2e: deps app
 	cd e2e && npm ci --no-audit --no-fund && npm test
