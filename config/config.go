@@ -19,32 +19,22 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/authz"
+	"github.com/walrelay/walrelay/cdc"
+	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/rest"
+	"github.com/walrelay/walrelay/ws"
 )
 
-// Defaults.
+// Defaults of the settings that only the server itself uses. Every other
+// default is declared, once, by the package that uses the setting
+// (ws.DefaultSendQueue, rest.DefaultMaxBodyBytes, cdc.DefaultSlot,
+// hub.DefaultMaxEvents, authz.DefaultLeeway, ...), and Parse fills it in
+// from there.
 const (
 	DefaultListen                = ":8080"
-	DefaultSlot                  = "walrelay"
-	DefaultPublication           = "walrelay"
-	DefaultMaxSubscriptions      = 50
-	DefaultMaxMessageBytes       = 64 << 10
-	DefaultMessagesPerSecond     = 50
-	DefaultMaxBodyBytes          = 1 << 20
-	DefaultSendQueue             = 1024
-	DefaultHeartbeat             = 25 * time.Second
 	DefaultShutdownTimeout       = 10 * time.Second
 	DefaultManageReplicaIdentity = true
-	DefaultClockSkew             = 30 * time.Second
-	DefaultHistoryEvents         = 50000
-	DefaultPublishesPerSecond    = 20
-	DefaultMaxPayloadBytes       = 16 << 10
-	DefaultMaxPresenceBytes      = 1 << 10
-	DefaultHistoryAge            = 10 * time.Minute
-	DefaultMaxRetainedWALBytes   = 1 << 30
-	DefaultMaxConnectionsPerUser = 20
-	DefaultMaxConnectionsPerIP   = 200
-	DefaultRESTRequestsPerSecond = 50
-	DefaultRESTBurst             = 100
 )
 
 // Config is a parsed walrelay.yaml. Use Load or Parse; both apply defaults
@@ -95,7 +85,8 @@ type JWT struct {
 	JWKSURL  string `yaml:"jwks_url"`
 	Issuer   string `yaml:"issuer"`
 	Audience string `yaml:"audience"`
-	// ClockSkew is the leeway allowed on exp and nbf (default 30s).
+	// ClockSkew is the leeway allowed on exp and nbf (default
+	// authz.DefaultLeeway).
 	ClockSkew time.Duration `yaml:"clock_skew"`
 }
 
@@ -108,14 +99,14 @@ type Realtime struct {
 	// from; the slot's confirmed position trails it.
 	History History `yaml:"history"`
 	// MaxRetainedWALBytes: log a warning when the slot retains more WAL
-	// than this (default 1 GiB; -1 disables).
+	// than this (default cdc.DefaultMaxRetainedWALBytes; -1 disables).
 	MaxRetainedWALBytes int64 `yaml:"max_retained_wal_bytes"`
 }
 
 // History is `realtime.history`.
 type History struct {
-	MaxEvents int           `yaml:"max_events"` // per model, default 50000
-	MaxAge    time.Duration `yaml:"max_age"`    // default 10m
+	MaxEvents int           `yaml:"max_events"` // per model, default hub.DefaultMaxEvents
+	MaxAge    time.Duration `yaml:"max_age"`    // default hub.DefaultMaxAge
 }
 
 // ManagesReplicaIdentity reports manage_replica_identity (default true).
@@ -158,34 +149,13 @@ type ChannelPermissions struct {
 	Publish   string `yaml:"publish"`
 }
 
-// Limits is the `limits` section.
+// Limits is the `limits` section. Its keys are split between the
+// packages they limit, each of which declares them with their defaults:
+// the WebSocket gateway's (ws.Limits) and the REST API's (rest.Limits).
+// They are decoded inline, so the section stays one flat list of keys.
 type Limits struct {
-	MaxSubscriptionsPerClient int `yaml:"max_subscriptions_per_client"`
-	// MaxMessageBytes bounds one client WebSocket frame (else close 1009).
-	MaxMessageBytes int64 `yaml:"max_message_bytes"`
-	// MessagesPerSecond bounds client->server messages per connection.
-	MessagesPerSecond int `yaml:"messages_per_second"`
-	// MaxBodyBytes bounds a REST request body (else 413).
-	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// SendQueue is the per-connection send queue, in messages; a client
-	// that lets it fill is closed with 4408.
-	SendQueue int `yaml:"send_queue"`
-	// Heartbeat is the WebSocket ping interval.
-	Heartbeat time.Duration `yaml:"heartbeat"`
-	// MaxConnectionsPerUser and MaxConnectionsPerIP bound concurrent
-	// WebSocket connections per token subject and per client address.
-	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
-	MaxConnectionsPerIP   int `yaml:"max_connections_per_ip"`
-	// RESTRequestsPerSecond and RESTBurst bound REST requests per user
-	// (token subject; client address when anonymous), as a token bucket.
-	RESTRequestsPerSecond float64 `yaml:"rest_requests_per_second"`
-	RESTBurst             int     `yaml:"rest_burst"`
-	// PublishesPerSecond bounds `publish` messages per connection;
-	// MaxPayloadBytes a published event's data; MaxPresenceBytes a
-	// connection's presence meta.
-	PublishesPerSecond int `yaml:"publishes_per_second"`
-	MaxPayloadBytes    int `yaml:"max_payload_bytes"`
-	MaxPresenceBytes   int `yaml:"max_presence_bytes"`
+	WS   ws.Limits   `yaml:",inline"`
+	REST rest.Limits `yaml:",inline"`
 }
 
 // Load reads and parses the file at path.
@@ -278,63 +248,25 @@ func (c *Config) applyDefaults() {
 		c.Server.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Auth.JWT.ClockSkew == 0 {
-		c.Auth.JWT.ClockSkew = DefaultClockSkew
+		c.Auth.JWT.ClockSkew = authz.DefaultLeeway
 	}
 	if c.Realtime.History.MaxEvents == 0 {
-		c.Realtime.History.MaxEvents = DefaultHistoryEvents
+		c.Realtime.History.MaxEvents = hub.DefaultMaxEvents
 	}
 	if c.Realtime.History.MaxAge == 0 {
-		c.Realtime.History.MaxAge = DefaultHistoryAge
+		c.Realtime.History.MaxAge = hub.DefaultMaxAge
 	}
 	if c.Realtime.MaxRetainedWALBytes == 0 {
-		c.Realtime.MaxRetainedWALBytes = DefaultMaxRetainedWALBytes
+		c.Realtime.MaxRetainedWALBytes = cdc.DefaultMaxRetainedWALBytes
 	}
 	if c.Realtime.Slot == "" {
-		c.Realtime.Slot = DefaultSlot
+		c.Realtime.Slot = cdc.DefaultSlot
 	}
 	if c.Realtime.Publication == "" {
-		c.Realtime.Publication = DefaultPublication
+		c.Realtime.Publication = cdc.DefaultPublication
 	}
-	l := &c.Limits
-	if l.MaxSubscriptionsPerClient == 0 {
-		l.MaxSubscriptionsPerClient = DefaultMaxSubscriptions
-	}
-	if l.MaxMessageBytes == 0 {
-		l.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if l.MessagesPerSecond == 0 {
-		l.MessagesPerSecond = DefaultMessagesPerSecond
-	}
-	if l.MaxBodyBytes == 0 {
-		l.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if l.SendQueue == 0 {
-		l.SendQueue = DefaultSendQueue
-	}
-	if l.Heartbeat == 0 {
-		l.Heartbeat = DefaultHeartbeat
-	}
-	if l.MaxConnectionsPerUser == 0 {
-		l.MaxConnectionsPerUser = DefaultMaxConnectionsPerUser
-	}
-	if l.MaxConnectionsPerIP == 0 {
-		l.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
-	}
-	if l.RESTRequestsPerSecond == 0 {
-		l.RESTRequestsPerSecond = DefaultRESTRequestsPerSecond
-	}
-	if l.RESTBurst == 0 {
-		l.RESTBurst = DefaultRESTBurst
-	}
-	if l.PublishesPerSecond == 0 {
-		l.PublishesPerSecond = DefaultPublishesPerSecond
-	}
-	if l.MaxPayloadBytes == 0 {
-		l.MaxPayloadBytes = DefaultMaxPayloadBytes
-	}
-	if l.MaxPresenceBytes == 0 {
-		l.MaxPresenceBytes = DefaultMaxPresenceBytes
-	}
+	c.Limits.WS = c.Limits.WS.WithDefaults()
+	c.Limits.REST = c.Limits.REST.WithDefaults()
 }
 
 var (

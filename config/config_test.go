@@ -3,8 +3,11 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/rest"
+	"github.com/walrelay/walrelay/ws"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -51,7 +54,7 @@ func TestParseSample(t *testing.T) {
 	if c.Database.URL != "postgres://x/y" || c.Auth.JWT.Secret != "s3cr$t" || c.Server.Listen != ":9090" {
 		t.Fatalf("expansion: %+v %+v %+v", c.Database, c.Auth, c.Server)
 	}
-	if c.Limits.MaxSubscriptionsPerClient != 10 || c.Limits.MaxMessageBytes != DefaultMaxMessageBytes || !c.Realtime.ManagesReplicaIdentity() {
+	if c.Limits.WS.MaxSubscriptionsPerClient != 10 || c.Limits.WS.MaxMessageBytes != ws.DefaultMaxMessageBytes || !c.Realtime.ManagesReplicaIdentity() {
 		t.Fatalf("limits/defaults: %+v", c.Limits)
 	}
 	ms := c.BuildModels()
@@ -86,6 +89,8 @@ func TestParseErrors(t *testing.T) {
 		"bad event":         {base + "models:\n  A:\n    table: a\n    subscribe: [list]\n    broadcast: [inserted]\n", `unknown event "inserted"`},
 		"bad table":         {base + "models:\n  A:\n    table: \"a; drop table x\"\n", `want schema.table`},
 		"dup path":          {base + "models:\n  A:\n    table: a\n  B:\n    table: s.a\n", `path "a" is already used by model A`},
+		"unknown limit":     {base + "limits:\n  send_queue: 5\n  max_subscription: 3\n", `walrelay.yaml:5:3: unknown field "max_subscription"`},
+		"limit type error":  {base + "limits:\n  rest_burst: 5\n  send_queue: often\n", "walrelay.yaml:5:"},
 		"bad slot":          {base + "realtime:\n  slot: Bad-Slot\n", `realtime.slot "Bad-Slot"`},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -94,5 +99,18 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLimitsDecodeIntoTheirPackages(t *testing.T) {
+	c, err := Parse("walrelay.yaml", []byte("database:\n  url: postgres://x\nlimits:\n  send_queue: 7\n  heartbeat: 3s\n  max_body_bytes: 99\n  rest_burst: 4\n  max_connections_per_ip: -1\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Limits.WS; w.SendQueue != 7 || w.Heartbeat != 3*time.Second || w.MaxConnectionsPerIP != -1 || w.MessagesPerSecond != ws.DefaultMessagesPerSecond {
+		t.Fatalf("ws limits: %+v", w)
+	}
+	if r := c.Limits.REST; r.MaxBodyBytes != 99 || r.Burst != 4 || r.RequestsPerSecond != rest.DefaultRequestsPerSecond {
+		t.Fatalf("rest limits: %+v", r)
 	}
 }

@@ -243,7 +243,7 @@ func TestAnonymous(t *testing.T) {
 
 func TestRateLimitPerUser(t *testing.T) {
 	// One token a day after a burst of 3: nothing refills during the test.
-	e := mustDocs(t, true, rest.Config{RequestsPerSecond: 1.0 / 86400, Burst: 3})
+	e := mustDocs(t, true, rest.Config{Limits: rest.Limits{RequestsPerSecond: 1.0 / 86400, Burst: 3}})
 	alice := bearer(t, jwt.MapClaims{"sub": "alice"})
 	bob := bearer(t, jwt.MapClaims{"sub": "bob"})
 	for i := 0; i < 3; i++ {

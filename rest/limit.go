@@ -8,13 +8,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Defaults of the per-caller request rate (Config.RequestsPerSecond and
-// Config.Burst).
-const (
-	DefaultRequestsPerSecond = 50
-	DefaultBurst             = 100
-)
-
 // maxLimiters caps the number of buckets kept at once. Idle buckets are
 // evicted as soon as they are full again, so the cap is reached only by
 // more distinct callers within one refill period than it allows; then
@@ -41,17 +34,12 @@ type bucket struct {
 	last time.Time
 }
 
-// newLimiters returns the buckets for rps requests per second with burst;
-// rps < 0 disables limiting (nil limiters allow everything).
+// newLimiters returns the buckets for rps requests per second with burst
+// (both positive, see Limits.WithDefaults); rps < 0 disables limiting (nil
+// limiters allow everything).
 func newLimiters(rps float64, burst int, now func() time.Time) *limiters {
 	if rps < 0 {
 		return nil
-	}
-	if rps == 0 {
-		rps = DefaultRequestsPerSecond
-	}
-	if burst <= 0 {
-		burst = DefaultBurst
 	}
 	idle := time.Duration(math.Ceil(float64(burst)/rps*float64(time.Second))) + time.Second
 	return &limiters{rps: rate.Limit(rps), burst: burst, idle: idle, now: now, m: map[string]*bucket{}}

@@ -17,26 +17,8 @@ import (
 	"github.com/walrelay/walrelay/store"
 )
 
-// DefaultMaxBodyBytes is the default limit of a request body.
-const DefaultMaxBodyBytes = 1 << 20
-
 // CursorHeader carries the cursor of every read.
 const CursorHeader = "Walrelay-Cursor"
-
-// Config tunes the REST handler.
-type Config struct {
-	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
-	MaxBodyBytes int64
-	// RequestsPerSecond and Burst are each caller's token bucket: a
-	// caller is a token's sub, or the client address when anonymous.
-	// 0 means DefaultRequestsPerSecond and DefaultBurst; a negative
-	// RequestsPerSecond disables the limit.
-	RequestsPerSecond float64
-	Burst             int
-	// TrustProxy takes anonymous callers' address from X-Forwarded-For
-	// (see package clientip).
-	TrustProxy bool
-}
 
 type handler struct {
 	schema *walrelay.Schema
@@ -65,9 +47,7 @@ func New(schema *walrelay.Schema, st *store.Store, auth Authenticator, policy Po
 	if auth == nil || policy == nil {
 		panic("rest.New: nil Authenticator or Policy")
 	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

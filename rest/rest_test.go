@@ -385,7 +385,7 @@ func TestKeysetPagingUnderInserts(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	e := mustServer(t, rest.Config{MaxBodyBytes: 256})
+	e := mustServer(t, rest.Config{Limits: rest.Limits{MaxBodyBytes: 256}})
 	seed(t, e)
 	for _, c := range []struct {
 		method, path, body string

@@ -36,20 +36,11 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		s.log.Warn("no realtime model: custom channels work, but messages emitted from SQL need a replication stream, which starts only with at least one realtime model")
 	}
 	s.ws = ws.New(ws.Config{
-		MaxSubscriptions:      cfg.Limits.MaxSubscriptionsPerClient,
-		MaxMessageBytes:       cfg.Limits.MaxMessageBytes,
-		MessagesPerSecond:     cfg.Limits.MessagesPerSecond,
-		SendQueue:             cfg.Limits.SendQueue,
-		Heartbeat:             cfg.Limits.Heartbeat,
-		OriginPatterns:        cfg.Server.AllowedOrigins,
-		MaxConnectionsPerUser: cfg.Limits.MaxConnectionsPerUser,
-		MaxConnectionsPerIP:   cfg.Limits.MaxConnectionsPerIP,
-		TrustProxy:            cfg.Server.TrustProxy,
-		Channels:              chPolicy,
-		Membership:            s.pool,
-		PublishesPerSecond:    cfg.Limits.PublishesPerSecond,
-		MaxPayloadBytes:       cfg.Limits.MaxPayloadBytes,
-		MaxPresenceBytes:      cfg.Limits.MaxPresenceBytes,
+		Limits:         cfg.Limits.WS,
+		OriginPatterns: cfg.Server.AllowedOrigins,
+		TrustProxy:     cfg.Server.TrustProxy,
+		Channels:       chPolicy,
+		Membership:     s.pool,
 	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 	r.Handle("/ws", s.ws)
 	s.hub = h

@@ -136,10 +136,8 @@ func (s *Server) init(ctx context.Context) error {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusOK, "ok") })
 	r.Get("/readyz", s.readyz)
 	r.Mount("/api", rest.New(s.schema, st, verifier, policy, rest.Config{
-		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
-		RequestsPerSecond: cfg.Limits.RESTRequestsPerSecond,
-		Burst:             cfg.Limits.RESTBurst,
-		TrustProxy:        cfg.Server.TrustProxy,
+		Limits:     cfg.Limits.REST,
+		TrustProxy: cfg.Server.TrustProxy,
 	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 || len(cfg.Channels) > 0 {

@@ -116,7 +116,7 @@ func TestChannelAccess(t *testing.T) {
 }
 
 func TestChannelLimits(t *testing.T) {
-	env := mustChanEnv(t, Config{PublishesPerSecond: 3, MaxPayloadBytes: 32, MaxPresenceBytes: 40, MaxSubscriptions: 3})
+	env := mustChanEnv(t, Config{Limits: Limits{PublishesPerSecond: 3, MaxPayloadBytes: 32, MaxPresenceBytes: 40, MaxSubscriptionsPerClient: 3}})
 	alice, bob := env.peer("alice"), env.peer("bob")
 	alice.join("chat:room:1", nil)
 	alice.expect("presence")

@@ -9,7 +9,7 @@ import (
 )
 
 func TestConnectionsPerUser(t *testing.T) {
-	env := mustEnvAuth(t, Config{MaxConnectionsPerUser: 2}, authSchema(), nil, true, nil)
+	env := mustEnvAuth(t, Config{Limits: Limits{MaxConnectionsPerUser: 2}}, authSchema(), nil, true, nil)
 	alice := token(t, jwt.MapClaims{"sub": "alice"}, hour())
 	a1 := env.dialToken(alice)
 	a2, _, err := env.tryDial("", http.Header{"Authorization": {"Bearer " + alice}})
@@ -48,7 +48,7 @@ func TestConnectionsPerUser(t *testing.T) {
 }
 
 func TestConnectionsPerIP(t *testing.T) {
-	env := mustEnvAuth(t, Config{MaxConnectionsPerIP: 2}, authSchema(), nil, true, nil)
+	env := mustEnvAuth(t, Config{Limits: Limits{MaxConnectionsPerIP: 2}}, authSchema(), nil, true, nil)
 	first := env.dial()
 	env.dial()
 	if _, resp, err := env.tryDial("", nil); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {

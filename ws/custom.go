@@ -89,8 +89,8 @@ func (c *conn) subscribeCustom(msg inbound, rules *authz.ChannelRules, params ma
 		}
 		return nil
 	}
-	if c.subCount() >= c.s.cfg.MaxSubscriptions {
-		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
+	if c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
 	}
 	hs := c.s.hub.SubscribeCustom(c, name, rules.Channel.Presence, track, func() { c.send(reply) })
 	cs := &customSub{hs: hs, rules: rules, params: params, meta: meta}

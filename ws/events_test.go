@@ -158,7 +158,7 @@ func TestUnsubscribeStopsDelivery(t *testing.T) {
 }
 
 func TestResubscribeReplacesFilter(t *testing.T) {
-	env := mustEnv(t, Config{MaxSubscriptions: 1}, nil)
+	env := mustEnv(t, Config{Limits: Limits{MaxSubscriptionsPerClient: 1}}, nil)
 	c := env.dial()
 	c.subscribe("Message:list", "room_id=eq.5")
 	c.subscribe("Message:list", "room_id=eq.6") // no too_many_subscriptions: a replacement

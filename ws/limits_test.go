@@ -12,7 +12,7 @@ import (
 )
 
 func TestTooManySubscriptions(t *testing.T) {
-	env := mustEnv(t, Config{MaxSubscriptions: 2}, nil)
+	env := mustEnv(t, Config{Limits: Limits{MaxSubscriptionsPerClient: 2}}, nil)
 	c := env.dial()
 	c.subscribe("Message:list", "")
 	c.subscribe("Message:item:1", "")
@@ -26,7 +26,7 @@ func TestTooManySubscriptions(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	env := mustEnv(t, Config{MessagesPerSecond: 5}, nil)
+	env := mustEnv(t, Config{Limits: Limits{MessagesPerSecond: 5}}, nil)
 	c := env.dial()
 	for range 10 {
 		c.send(`{"type":"ping"}`)
@@ -54,7 +54,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestOversizedFrameCloses1009(t *testing.T) {
-	env := mustEnv(t, Config{MaxMessageBytes: 1024}, nil)
+	env := mustEnv(t, Config{Limits: Limits{MaxMessageBytes: 1024}}, nil)
 	c := env.dial()
 	c.send(`{"type":"ping","ref":"` + strings.Repeat("x", 900) + `"}`) // under the limit
 	if m := c.one(); m.str("type") != "pong" {
@@ -112,7 +112,7 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 }
 
 func TestSlowClientClosed4408(t *testing.T) {
-	env := mustEnvWith(t, Config{SendQueue: 16, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, func(s *httptest.Server) {
+	env := mustEnvWith(t, Config{Limits: Limits{SendQueue: 16}, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, func(s *httptest.Server) {
 		s.Listener = smallBufListener{s.Listener}
 	})
 	slow := dialSmallBuf(t, env.url)
@@ -167,7 +167,7 @@ func dialSmallBuf(t *testing.T, url string) *client {
 }
 
 func TestHeartbeatClosesDeadPeer(t *testing.T) {
-	env := mustEnv(t, Config{Heartbeat: 20 * time.Millisecond, WriteTimeout: 100 * time.Millisecond}, nil)
+	env := mustEnv(t, Config{Limits: Limits{Heartbeat: 20 * time.Millisecond}, WriteTimeout: 100 * time.Millisecond}, nil)
 	// A live client that reads answers pings and stays.
 	live := env.dial()
 	live.subscribe("Message:list", "")

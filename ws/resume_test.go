@@ -234,7 +234,7 @@ func (s *Server) oneConn() *conn {
 
 func TestChunkedTransactionFlowControl(t *testing.T) {
 	const n, size, queue = 200_000, 5000, 1024
-	env := resumeEnv(t, Config{SendQueue: queue}, nil)
+	env := resumeEnv(t, Config{Limits: Limits{SendQueue: queue}}, nil)
 	c := env.dial()
 	c.subscribe("Message:list", "")
 	conn := env.srv.oneConn()
@@ -268,7 +268,7 @@ func TestChunkedTransactionFlowControl(t *testing.T) {
 
 func TestChunkedTransactionStalledClientClosed(t *testing.T) {
 	const n, size = 20_000, 500
-	env := mustEnvFull(t, Config{SendQueue: 64, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, true,
+	env := mustEnvFull(t, Config{Limits: Limits{SendQueue: 64}, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, true,
 		func(s *httptest.Server) { s.Listener = smallBufListener{s.Listener} }, nil, hub.WithChunkWait(200*time.Millisecond))
 	stalled := dialSmallBuf(t, env.url)
 	stalled.subscribe("Message:list", "")

@@ -93,8 +93,8 @@ func (c *conn) subscribe(msg inbound) error {
 	access := c.s.access(m, caller.Claims())
 	name := ch.String()
 	old := c.subs[name]
-	if old == nil && c.subCount() >= c.s.cfg.MaxSubscriptions {
-		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
+	if old == nil && c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
 	}
 
 	// The subscribed reply (and resync, when since cannot be honoured) is
