@@ -1,5 +1,6 @@
 // Package pgembed starts a throwaway PostgreSQL cluster from the local
-// server binaries: wal_level=logical, a free loopback port, a temporary data
+// server binaries: wal_level=logical, a loopback port (a free one unless one
+// is preferred and free), a temporary data
 // directory removed on Stop. When the process runs as root, initdb and
 // postgres run as an unprivileged user ("postgres" by default), since both
 // refuse to run as root.
@@ -44,6 +45,8 @@ type Options struct {
 	Durable bool
 	// Log receives the server log; default a file in the data directory.
 	Log *os.File
+	// Port is the port to prefer; when it is 0 or taken, a free one is used.
+	Port int
 }
 
 // Cluster is a running throwaway cluster. Stop it with Stop.
@@ -184,6 +187,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
+		if attempt == 0 && opts.Port != 0 && portFree(opts.Port) {
+			port, err = opts.Port, nil
+		}
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -285,6 +291,16 @@ func credential(runAs string) (*syscall.Credential, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// portFree reports whether nothing listens on 127.0.0.1:port right now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func freePort() (int, error) {

@@ -28,6 +28,10 @@ var demoPage []byte
 // defaultAppDir is where `make demo` builds the chat app.
 const defaultAppDir = "examples/chat/dist"
 
+// defaultPostgresPort is the throwaway database's port when it is free, so
+// that the demo's DATABASE_URL is the same from run to run.
+const defaultPostgresPort = 54320
+
 // spa serves a built single-page app from dir: files as they are, and
 // index.html for any other path (client-side routes).
 func spa(dir string) http.Handler {
@@ -48,13 +52,14 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to serve on")
 	dbURL := fs.String("database-url", "", "use this database (wal_level=logical) instead of a throwaway one")
+	pgPort := fs.Int("postgres-port", defaultPostgresPort, "port of the throwaway database when free (0: any free port)")
 	appDir := fs.String("app", "", "serve this built web app at / instead of the built-in page (default: examples/chat/dist when built)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dbURL == "" {
 		log.Info("starting a throwaway PostgreSQL")
-		cluster, err := pgembed.Start(ctx, pgembed.Options{})
+		cluster, err := pgembed.Start(ctx, pgembed.Options{Port: *pgPort})
 		if errors.Is(err, pgembed.ErrNoBinaries) {
 			return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
 		}
@@ -115,7 +120,10 @@ walrelay demo is running.
   Token       TOKEN=$(curl -s 'http://%[1]s/demo/token?user=alice' | sed 's/.*"token":"\([^"]*\)".*/\1/')
   REST        curl -H "Authorization: Bearer $TOKEN" http://%[1]s/api/messages
   WebSocket   ws://%[1]s/ws?token=$TOKEN   (send {"type":"subscribe","ref":"1","channel":"Message:list"})
-  Postgres    %[2]s
+
+The database, for psql, cmd/load or your own code (paste the line into a shell as it is):
+
+DATABASE_URL=%[2]s
 
 Make a message appear live (from another terminal):
 

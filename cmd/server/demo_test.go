@@ -45,9 +45,9 @@ func TestDemoShowsInsertLive(t *testing.T) {
 		t.Skip("demo needs local Postgres binaries:", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out, logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0"}, &out, io.Discard) }()
+	go func() { done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--postgres-port", "0"}, &out, &logs) }()
 	defer func() {
 		cancel()
 		select {
@@ -80,6 +80,10 @@ func TestDemoShowsInsertLive(t *testing.T) {
 			pgURL = m[1]
 		}
 		time.Sleep(20 * time.Millisecond) // polling stdout with a deadline
+	}
+	// A line of its own that a shell takes as it is.
+	if m := regexp.MustCompile(`(?m)^DATABASE_URL=(\S+)$`).FindStringSubmatch(out.String()); m == nil || m[1] != pgURL {
+		t.Fatalf("demo printed no DATABASE_URL line equal to psql's URL %q:\n%s", pgURL, out.String())
 	}
 
 	res, err := http.Get("http://" + addr + "/")
@@ -140,6 +144,11 @@ func TestDemoShowsInsertLive(t *testing.T) {
 				t.Fatalf("event = %s", data)
 			}
 			t.Logf("insert reached the WebSocket client in %v", time.Since(start))
+			// A newcomer's first run has nothing to decode, such as a
+			// warning about the demo's own secret.
+			if l := logs.String(); strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+				t.Errorf("the demo logged a warning or error:\n%s", l)
+			}
 			return
 		}
 	}
