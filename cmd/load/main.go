@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "walrelay base URL")
 	fs.StringVar(&o.dbURL, "database-url", os.Getenv("DATABASE_URL"), "database the writes go to (env DATABASE_URL)")
-	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", "walrelay-demo-secret-change-me"), "HS256 secret that signs the clients' tokens (env JWT_SECRET)")
+	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", "walrelay-demo-secret-not-for-production"), "HS256 secret that signs the clients' tokens (env JWT_SECRET)")
 	fs.IntVar(&o.clients, "clients", 100, "WebSocket clients")
 	fs.Float64Var(&o.rate, "rate", 100, "rows inserted per second")
 	fs.DurationVar(&o.duration, "duration", 10*o.second(), "how long to insert")
