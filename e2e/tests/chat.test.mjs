@@ -3,12 +3,12 @@
 // (not a member of #random) in #general, in headless Chromium.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { launchChromium, messages, openAs, screenshot, sideBySide, waitUntil } from '../lib/browser.mjs';
-import { buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
+import { artifacts, buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
 
 // Each run has a fresh database, so fixed texts are unique within it.
 
@@ -91,10 +91,14 @@ describe('chat demo', () => {
     await bob.page.getByTestId('composer-input').fill('I am writing somethi');
     await typing.waitFor();
     assert.match(await typing.innerText(), /Bob is typing/);
-    // The docs' picture: alice's window (bob typing) beside bob's.
+    // The docs' picture: alice's window (bob typing) beside bob's. It lands
+    // in artifacts/; WALRELAY_UPDATE_SCREENSHOT=1 also replaces the
+    // committed one, so that a plain test run leaves the checkout clean.
     const shots = [await screenshot(alice.page, 'chat-alice-typing'), await screenshot(bob.page, 'chat-bob-typing')];
-    mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-    await sideBySide(alice.context, shots, join(repoRoot, 'docs', 'screenshot-chat.png'));
+    await sideBySide(alice.context, shots, join(artifacts, 'screenshot-chat.png'));
+    if (process.env.WALRELAY_UPDATE_SCREENSHOT === '1') {
+      copyFileSync(join(artifacts, 'screenshot-chat.png'), join(repoRoot, 'docs', 'screenshot-chat.png'));
+    }
     // No more keystrokes: the indicator goes after its timeout (4 s).
     await typing.waitFor({ state: 'hidden', timeout: 10_000 });
     await bob.page.getByTestId('composer-input').fill('');
