@@ -5,8 +5,8 @@ GO ?= go
 
 # The chat demo: build the web app, then a throwaway Postgres with the demo
 # schema, served with the app at http://127.0.0.1:8080.
-demo: demo-deps app
-	$(GO) run ./cmd/server demo
+demo: demo-deps app build
+	./bin/walrelay demo
 
 # What the machine needs (scripts/deps.sh): as root on Debian/Ubuntu it is
 # installed, otherwise one line names what is missing and how to install it.
