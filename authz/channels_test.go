@@ -164,3 +164,25 @@ func TestCompileChannelsErrors(t *testing.T) {
 		t.Fatalf("joined errors: %v", err)
 	}
 }
+
+func TestCheckEmitted(t *testing.T) {
+	p, err := CompileChannels(chatChannels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ channel, event, want string }{
+		{"chat:room:7", "typing", ""},
+		{"chat:lobby", "message", ""},
+		{"chat:lobby", "typing", `event "typing" is not in channel "chat:lobby"'s events`},
+		{"Message:list", "message", `channel "Message:list" matches no configured custom channel`},
+	} {
+		err := p.CheckEmitted(tc.channel, tc.event)
+		if (err == nil) != (tc.want == "") || err != nil && err.Error() != tc.want {
+			t.Errorf("CheckEmitted(%q, %q) = %v, want %q", tc.channel, tc.event, err, tc.want)
+		}
+	}
+	var none *ChannelPolicy
+	if none.CheckEmitted("chat:lobby", "message") == nil {
+		t.Error("a nil policy accepts an emitted message")
+	}
+}

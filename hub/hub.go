@@ -27,9 +27,9 @@
 // must be kept so that a restarted server rebuilds it; Reset starts over
 // after the stream lost changes.
 //
-// Custom channels (custom.go, emitted.go): subscriptions by exact channel
-// name, events published by clients (Publish), presence state and diffs,
-// and messages emitted from SQL (OpMessage events, routed by Deliver in
+// Custom channels (custom.go, presence.go, emitted.go): subscriptions by
+// exact channel name, events published by clients (Publish), presence
+// state and diffs, and messages emitted from SQL (OpMessage events, routed by Deliver in
 // WAL order with the row events). They are never kept in the history.
 package hub
 

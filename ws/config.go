@@ -1,10 +1,7 @@
 package ws
 
 import (
-	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/walrelay/walrelay/authz"
 )
@@ -17,11 +14,9 @@ const (
 	DefaultMembershipTimeout = 2 * time.Second
 )
 
-// Querier runs a custom channel's subscribe_sql membership query;
-// *pgxpool.Pool implements it. It must be safe for concurrent use.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
+// Querier runs a custom channel's subscribe_sql membership query (see
+// authz.Querier); *pgxpool.Pool implements it.
+type Querier = authz.Querier
 
 // Config holds the gateway's settings: the configurable Limits, and the
 // rest that the server wires in. Zero fields take the Default* values.

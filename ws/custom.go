@@ -3,12 +3,8 @@ package ws
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
@@ -30,21 +26,6 @@ type customSub struct {
 // publisher is the "from" field of a published event.
 type publisher struct {
 	Sub any `json:"sub"`
-}
-
-// checkEmitted is the hub's check for messages emitted from SQL: the
-// channel must match a configured pattern and the event be one of its
-// events. The channel's rules are not evaluated: its subscribers passed
-// the subscribe rule, and the database is trusted to publish.
-func (s *Server) checkEmitted(channel, event string) error {
-	rules, _ := s.cfg.Channels.Match(channel)
-	if rules == nil {
-		return fmt.Errorf("channel %q matches no configured custom channel", channel)
-	}
-	if !rules.HasEvent(event) {
-		return fmt.Errorf("event %q is not in channel %q's events", event, rules.Channel.Pattern)
-	}
-	return nil
 }
 
 // subscribeCustom serves subscribe on a custom channel: the subscribe rule
@@ -110,46 +91,20 @@ func presenceKey(claims authz.Claims) string {
 	return ""
 }
 
-// checkMembership runs the channel's subscribe_sql, if it has one, with
-// the parameters and the sub claim bound as parameters: no row is
-// forbidden, as is a value the query cannot take (e.g. "abc" for an
-// integer column); other failures and the timeout are internal errors.
+// checkMembership runs the channel's subscribe_sql, if it has one
+// (authz.ChannelRules.IsMember), within MembershipTimeout: not a member is
+// forbidden; a failure of the query or the timeout is an internal error.
 func (c *conn) checkMembership(rules *authz.ChannelRules, claims authz.Claims, params map[string]string, name string) error {
-	sql, args, ok := rules.Membership(claims, params)
-	if !ok {
-		return nil
-	}
-	if c.s.cfg.Membership == nil {
-		return fmt.Errorf("channel %s: subscribe_sql configured but no database to run it", rules.Channel.Pattern)
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.MembershipTimeout)
 	defer cancel()
-	member, err := isMember(ctx, c.s.cfg.Membership, sql, args)
+	member, err := rules.IsMember(ctx, c.s.cfg.Membership, claims, params)
 	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") { // data exception
-			return fmt.Errorf("%w: not a member of %s", walrelay.ErrForbidden, name)
-		}
-		return fmt.Errorf("channel %s: subscribe_sql: %w", rules.Channel.Pattern, err)
+		return err
 	}
 	if !member {
 		return fmt.Errorf("%w: not a member of %s", walrelay.ErrForbidden, name)
 	}
 	return nil
-}
-
-// isMember reports whether the query returns a row.
-func isMember(ctx context.Context, q Querier, sql string, args []any) (bool, error) {
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return false, err
-	}
-	has := rows.Next()
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, err
-	}
-	return has, nil
 }
 
 // publish serves {"type":"publish","ref","channel","event","data"}: the

@@ -18,8 +18,10 @@
 //
 // Custom channels (custom.go, presence.go; docs/channels.md): subscribe,
 // publish and presence on configured patterns such as chat:room:{roomId},
-// checked by the compiled channel rules (Config.Channels) and the
-// optional subscribe_sql membership query (Config.Membership).
+// checked by the compiled channel rules (Config.Channels, package authz)
+// and the optional subscribe_sql membership query run on
+// Config.Membership, routed by the hub; this package holds the protocol,
+// the wire format (encode_custom.go) and the per-connection limits.
 package ws
 
 import (
@@ -75,7 +77,7 @@ func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authent
 	}
 	s.indexReadRules()
 	if cfg.Channels != nil && h != nil {
-		h.SetMessageCheck(s.checkEmitted)
+		h.SetMessageCheck(cfg.Channels.CheckEmitted)
 	}
 	return s
 }
