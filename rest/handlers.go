@@ -82,42 +82,40 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, row)
 }
 
-func (h *handler) create(w http.ResponseWriter, r *http.Request) {
-	m, err := h.model(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+// writeFunc is one write of the store: a create, or an update of the row
+// at the request's {id}, with the decoded body.
+type writeFunc func(r *http.Request, g store.Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error)
+
+// write serves create and update: the model at {path}, then the JSON body,
+// then do; the row written is answered with status, each failure with its
+// error body.
+func (h *handler) write(status int, do writeFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, err := h.model(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data, err := h.body(w, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		row, err := do(r, guard(r), m, data)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.writeJSON(w, status, row)
 	}
-	data, err := h.body(w, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	row, err := h.store.Create(r.Context(), guard(r), m, data)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusCreated, row)
 }
 
-func (h *handler) update(w http.ResponseWriter, r *http.Request) {
-	m, err := h.model(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	data, err := h.body(w, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	row, err := h.store.Update(r.Context(), guard(r), m, param(r, "id"), data)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, row)
+func (h *handler) create(r *http.Request, g store.Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error) {
+	return h.store.Create(r.Context(), g, m, data)
+}
+
+func (h *handler) update(r *http.Request, g store.Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error) {
+	return h.store.Update(r.Context(), g, m, param(r, "id"), data)
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {

@@ -62,9 +62,9 @@ func New(schema *walrelay.Schema, st *store.Store, auth Authenticator, policy Po
 		h.writeError(w, http.StatusMethodNotAllowed, "bad_request", "method "+r.Method+" is not allowed here")
 	})
 	r.Get("/{path}", h.list)
-	r.Post("/{path}", h.create)
+	r.Post("/{path}", h.write(http.StatusCreated, h.create))
 	r.Get("/{path}/{id}", h.get)
-	r.Patch("/{path}/{id}", h.update)
+	r.Patch("/{path}/{id}", h.write(http.StatusOK, h.update))
 	r.Delete("/{path}/{id}", h.delete)
 	return r
 }
