@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,19 +58,12 @@ func demo(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger
 	}
 	if *dbURL == "" {
 		log.Info("starting a throwaway PostgreSQL")
-		cluster, err := pgembed.Start(ctx, pgembed.Options{Port: *pgPort})
-		if errors.Is(err, pgembed.ErrNoBinaries) {
-			return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
-		}
+		url, stop, err := startThrowaway(ctx, log, pgembed.Options{Port: *pgPort})
 		if err != nil {
-			return fmt.Errorf("start postgres: %w", err)
+			return err
 		}
-		defer func() {
-			if err := cluster.Stop(); err != nil {
-				log.Warn("stop postgres", "err", err)
-			}
-		}()
-		*dbURL = cluster.URL("postgres")
+		defer stop()
+		*dbURL = url
 	}
 	if *appDir == "" {
 		if st, err := os.Stat(filepath.Join(defaultAppDir, "index.html")); err == nil && !st.IsDir() {

@@ -21,19 +21,11 @@ func postgres(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cluster, err := pgembed.Start(ctx, pgembed.Options{})
-	if errors.Is(err, pgembed.ErrNoBinaries) {
-		return fmt.Errorf("%w: %s", err, pgembed.InstallHint)
-	}
+	url, stop, err := startThrowaway(ctx, log, pgembed.Options{})
 	if err != nil {
-		return fmt.Errorf("start postgres: %w", err)
+		return err
 	}
-	defer func() {
-		if err := cluster.Stop(); err != nil {
-			log.Warn("stop postgres", "err", err)
-		}
-	}()
-	url := cluster.URL("postgres")
+	defer stop()
 	if !*empty {
 		if err := loadDemoSchema(ctx, url); err != nil {
 			return err
@@ -42,4 +34,24 @@ func postgres(ctx context.Context, args []string, stdout io.Writer, log *slog.Lo
 	fmt.Fprintln(stdout, url)
 	<-ctx.Done()
 	return nil
+}
+
+// startThrowaway starts a throwaway Postgres cluster (wal_level=logical)
+// with opts and returns the URL of its postgres database and stop, which stops it
+// and removes its files (a failure to is logged). Without the Postgres
+// binaries the error says how to install them.
+func startThrowaway(ctx context.Context, log *slog.Logger, opts pgembed.Options) (url string, stop func(), err error) {
+	cluster, err := pgembed.Start(ctx, opts)
+	if errors.Is(err, pgembed.ErrNoBinaries) {
+		return "", nil, fmt.Errorf("%w: %s", err, pgembed.InstallHint)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("start postgres: %w", err)
+	}
+	stop = func() {
+		if err := cluster.Stop(); err != nil {
+			log.Warn("stop postgres", "err", err)
+		}
+	}
+	return cluster.URL("postgres"), stop, nil
 }
