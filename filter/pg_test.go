@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/filter"
@@ -35,19 +34,8 @@ insert into t values
 // Where and in Go with Match on the rows as the store decodes them, and
 // requires the same rows.
 func TestMatchAgreesWithPostgres(t *testing.T) {
-	url := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, url, agreementDDL)
+	pool, _ := pgtest.MustPool(t, agreementDDL, store.ConfigurePool)
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.ConfigurePool(cfg)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	m := &walrelay.Model{Name: "T", Table: "t"}
 	if err := store.LoadModels(ctx, pool, []*walrelay.Model{m}); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
@@ -73,19 +72,8 @@ func mustServer(t *testing.T, cfg rest.Config) *env {
 // made from vcfg.
 func mustAPI(t *testing.T, ddl string, models []*walrelay.Model, vcfg authz.VerifierConfig, cfg rest.Config) *env {
 	t.Helper()
-	dbURL := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, dbURL, ddl)
+	pool, dbURL := pgtest.MustPool(t, ddl, store.ConfigurePool)
 	ctx := context.Background()
-	pc, err := pgxpool.ParseConfig(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.ConfigurePool(pc)
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	if err := store.LoadModels(ctx, pool, models); err != nil {
 		t.Fatal(err)
 	}

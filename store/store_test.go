@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 	"github.com/walrelay/walrelay/pgjson"
@@ -23,28 +21,15 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // and returns a Store and the database URL.
 func mustStore(t *testing.T, ddl string, models ...*walrelay.Model) (*store.Store, string) {
 	t.Helper()
-	url := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, url, ddl)
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.ConfigurePool(cfg)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := store.LoadModels(ctx, pool, models); err != nil {
+	pool, url := pgtest.MustPool(t, ddl, store.ConfigurePool)
+	if err := store.LoadModels(context.Background(), pool, models); err != nil {
 		t.Fatal(err)
 	}
 	return store.New(pool, walrelay.NewSchema(models), pgjson.NewDecoder()), url
 }
 
 func TestLoadModels(t *testing.T) {
-	url := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, url, `
+	pool, _ := pgtest.MustPool(t, `
 		create table items (id bigint generated always as identity primary key, name varchar(20) not null,
 			doubled int generated always as (length(name) * 2) stored, note text default 'x', gone int);
 		alter table items drop column gone;
@@ -52,11 +37,6 @@ func TestLoadModels(t *testing.T) {
 		create table twokey (a int, b int, primary key (a, b));
 		create view v as select 1 as a;`)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 
 	m := &walrelay.Model{Name: "Item", Table: "items", Hide: []string{"note"}, Owner: "name"}
 	if err := store.LoadModels(ctx, pool, []*walrelay.Model{m}); err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
@@ -28,15 +27,9 @@ insert into club_members values (1, 'alice');`
 // consumer of that database. It returns the env and the database URL.
 func mustPGChanEnv(t *testing.T) (*testEnv, string) {
 	t.Helper()
-	db := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, db, channelTables)
+	pool, db := pgtest.MustPool(t, channelTables)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	schema := walrelay.NewSchema([]*walrelay.Model{testSchema().ByName("Message")})
 	p, err := authz.CompileChannels(testChannels())
 	if err != nil {

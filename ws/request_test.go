@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
@@ -23,20 +22,8 @@ func mustStoreEnv(t *testing.T) (*testEnv, string) {
 // mustStoreEnvWith is mustStoreEnv with the Message model's permissions.
 func mustStoreEnvWith(t *testing.T, perms map[string]string, anonymous bool) (*testEnv, string) {
 	t.Helper()
-	url := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, url, `create table messages (id bigserial primary key, room_id int not null,
-		body text not null default '', ip_address text)`)
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store.ConfigurePool(cfg)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool, url := pgtest.MustPool(t, `create table messages (id bigserial primary key, room_id int not null,
+		body text not null default '', ip_address text)`, store.ConfigurePool)
 	models := []*walrelay.Model{{
 		Name: "Message", Schema: "public", Table: "messages", Path: "messages",
 		Subscribe:   []walrelay.ChannelKind{walrelay.KindList, walrelay.KindItem},
@@ -44,7 +31,7 @@ func mustStoreEnvWith(t *testing.T, perms map[string]string, anonymous bool) (*t
 		Hide:        []string{"ip_address"},
 		Permissions: perms,
 	}}
-	if err := store.LoadModels(ctx, pool, models); err != nil {
+	if err := store.LoadModels(context.Background(), pool, models); err != nil {
 		t.Fatal(err)
 	}
 	schema := walrelay.NewSchema(models)

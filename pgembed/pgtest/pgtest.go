@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -182,4 +183,30 @@ func MustExec(tb testing.TB, url, sql string, args ...any) {
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		tb.Fatalf("pgtest: exec %q: %v", sql, err)
 	}
+}
+
+// MustPool creates a fresh database (MustDatabase), runs ddl in it when not
+// empty (MustExec), and opens a pool on it, its config first adjusted by
+// each of configure (e.g. store.ConfigurePool). The pool is closed when tb
+// ends. It returns the pool and the database URL, for writes from separate
+// connections.
+func MustPool(tb testing.TB, ddl string, configure ...func(*pgxpool.Config)) (*pgxpool.Pool, string) {
+	tb.Helper()
+	url := MustDatabase(tb)
+	if ddl != "" {
+		MustExec(tb, url, ddl)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("pgtest: pool config: %v", err)
+	}
+	for _, f := range configure {
+		f(cfg)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("pgtest: open pool: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool, url
 }
