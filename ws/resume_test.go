@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -268,12 +269,44 @@ func TestChunkedTransactionFlowControl(t *testing.T) {
 
 func TestChunkedTransactionStalledClientClosed(t *testing.T) {
 	const n, size = 20_000, 500
+	// The chunk wait restarts whenever a receiver makes room, and an
+	// overflowed queue has room for anything, so only the stalled client
+	// waits it out, once. It is long enough that the fast client, starved
+	// of CPU on a loaded machine, still makes room in time.
 	env := mustEnvFull(t, Config{Limits: Limits{SendQueue: 64}, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, true,
-		func(s *httptest.Server) { s.Listener = smallBufListener{s.Listener} }, nil, hub.WithChunkWait(200*time.Millisecond))
+		func(s *httptest.Server) { s.Listener = smallBufListener{s.Listener} }, nil, hub.WithChunkWait(3*time.Second))
 	stalled := dialSmallBuf(t, env.url)
 	stalled.subscribe("Message:list", "")
+	stalledConn := env.srv.oneConn()
 	fast := env.dial()
 	fast.subscribe("Message:list", "")
+
+	// The stalled client reads nothing until its queue has overflowed;
+	// then it reads what was written before and must find the 4408 close.
+	// (It starts at once rather than after the fast client, whose pace
+	// under load must not decide whether the server's blocked write to the
+	// stalled client outlasts WriteTimeout.)
+	stalledClose := make(chan error, 1)
+	go func() {
+		select {
+		case <-stalledConn.q.over:
+		case <-time.After(60 * time.Second):
+			stalledClose <- errors.New("the stalled client's queue never overflowed")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for {
+			if _, _, err := stalled.ws.Read(ctx); err != nil {
+				if st := websocket.CloseStatus(err); st != closeTooSlow {
+					stalledClose <- fmt.Errorf("stalled client close status %v, want 4408 (%v)", st, err)
+					return
+				}
+				stalledClose <- nil
+				return
+			}
+		}
+	}()
 
 	done := make(chan error, 1)
 	go func() {
@@ -286,8 +319,8 @@ func TestChunkedTransactionStalledClientClosed(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if st := stalled.closeStatus(20 * time.Second); st != closeTooSlow {
-		t.Fatalf("stalled client close status %v, want 4408", st)
+	if err := <-stalledClose; err != nil {
+		t.Fatal(err)
 	}
 }
 
