@@ -52,3 +52,9 @@ const statusCodes: Record<number, ErrorCode> = {
 export function codeForStatus(status: number): ErrorCode {
   return statusCodes[status] ?? 'internal';
 }
+
+/** Normalizes anything thrown into a WalrelayError. */
+export function asError(e: unknown): WalrelayError {
+  if (e instanceof WalrelayError) return e;
+  return new WalrelayError('internal', e instanceof Error ? e.message : String(e), { cause: e });
+}

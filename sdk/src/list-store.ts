@@ -1,11 +1,9 @@
-import { rowKey, type CacheView } from './cache.js';
+import { rowKey } from './cache.js';
 import type { StoreContext } from './context.js';
-import { covered, parseCursor, type CursorPos } from './cursor.js';
-import { WalrelayError } from './errors.js';
-import { LiveStore } from './live.js';
+import type { WalrelayError } from './errors.js';
 import { matches, rowComparator } from './match.js';
 import { filterString, orderTerms } from './query.js';
-import type { SubscriptionHandle } from './realtime.js';
+import { SyncedStore } from './synced-store.js';
 import type { AnyRow, ChangeEvent, Id, ListParams } from './types.js';
 
 /** A live list's state. `data` is a new array whenever anything in it changed. */
@@ -41,40 +39,25 @@ export function overfetch(limit: number): number {
  * Changes are applied in batches (see BatchWindow). Instances are shared
  * per model+params by the client; use retain()/release.
  */
-export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements CacheView {
+export class ListStore<R = AnyRow> extends SyncedStore<ListSnapshot<R>> {
   readonly model: string;
   readonly params: ListParams;
-  private readonly ctx: StoreContext;
   private readonly limit: number;
   private readonly pk: string;
   private readonly compare: (a: AnyRow, b: AnyRow) => number;
   private ids: Id[] = [];
   private complete = false;
-  private loading = true;
-  private error: WalrelayError | null = null;
-  private live = false;
-  private handle: SubscriptionHandle | null = null;
-  private hydrating = false;
   private refetchQueued = false;
-  private buffer: { ev: ChangeEvent; exact: boolean }[] = [];
-  private seen: CursorPos | null = null;
-  private generation = 0;
   /** Created rows' ids → their optimistic placeholders, until their event. */
   private readonly swaps = new Map<string, string>();
 
   constructor(ctx: StoreContext, model: string, params: ListParams = {}) {
-    super({ data: [], isLoading: true, error: null, isLive: false });
-    this.ctx = ctx;
+    super(ctx, { data: [], isLoading: true, error: null, isLive: false });
     this.model = model;
     this.params = params;
     this.limit = Math.min(params.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
     this.pk = ctx.model(model).primaryKey;
     this.compare = rowComparator(orderTerms(params.order), this.pk);
-  }
-
-  /** Re-reads over HTTP now (e.g. after a write in an HTTP-only client). */
-  refetch(): void {
-    if (this.refs.active) void this.hydrate();
   }
 
   /**
@@ -123,19 +106,13 @@ export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements
   }
 
   protected stop(): void {
-    this.generation++;
-    this.handle?.unsubscribe();
-    this.handle = null;
-    this.live = false;
+    this.halt();
     for (const id of this.ids) this.ctx.cache.release(rowKey(this.model, id), this);
     this.ids = [];
-    this.loading = true;
-    this.buffer = [];
-    this.hydrating = false;
     this.recompute();
   }
 
-  private async hydrate(): Promise<void> {
+  protected async hydrate(): Promise<void> {
     if (this.hydrating) {
       this.refetchQueued = true;
       return;
@@ -151,13 +128,7 @@ export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements
       if (gen !== this.generation) return;
       this.ctx.batch.push(() => this.install(res.items, res.next_page === null, res.cursor));
     } catch (e) {
-      if (gen !== this.generation) return;
-      this.hydrating = false;
-      this.ctx.batch.push(() => {
-        this.loading = false;
-        this.error = asError(e);
-        this.ctx.cache.touch(this);
-      });
+      this.readFailed(gen, e);
     }
   }
 
@@ -173,60 +144,17 @@ export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements
     const kept = new Set(this.ids.map(String));
     for (const id of old) if (!kept.has(String(id))) cache.release(rowKey(this.model, id), this);
     this.complete = complete;
-    this.loading = false;
-    this.error = null;
-    this.seen = parseCursor(cursor);
-    cache.touch(this);
+    this.installed(cursor);
     const rt = this.ctx.realtime;
-    if (rt) {
-      if (!this.handle) {
-        this.handle = rt.subscribe(
-          { channel: `${this.model}:list`, filter: filterString(this.params.where), since: cursor },
-          {
-            onChange: (ev, exact) => this.onChange(ev, exact),
-            onResync: () => void this.hydrate(),
-            onSubscribed: () => this.setLive(true),
-            onError: (err) => {
-              this.ctx.batch.push(() => {
-                this.error = err;
-                this.live = false;
-                this.ctx.cache.touch(this);
-              });
-            },
-          },
-        );
-      } else {
-        this.handle.resume(cursor);
-      }
-    }
-    const buffered = this.buffer;
-    this.buffer = [];
-    this.hydrating = false;
-    for (const b of buffered) this.apply(b.ev, b.exact);
+    if (rt) this.follow(rt, { channel: `${this.model}:list`, filter: filterString(this.params.where) }, cursor);
+    this.drain();
     if (this.refetchQueued) void this.hydrate();
-  }
-
-  private setLive(v: boolean): void {
-    this.ctx.batch.push(() => {
-      if (this.live === v) return;
-      this.live = v;
-      this.ctx.cache.touch(this);
-    });
-  }
-
-  private onChange(ev: ChangeEvent, exact: boolean): void {
-    this.ctx.batch.push(() => {
-      if (this.hydrating) this.buffer.push({ ev, exact });
-      else this.apply(ev, exact);
-    });
   }
 
   // ---- applying changes ----
 
-  private apply(ev: ChangeEvent, exact: boolean): void {
-    const pos = parseCursor(ev.cursor);
-    if (covered(pos, this.seen)) return;
-    if (pos) this.seen = pos;
+  protected apply(ev: ChangeEvent, exact: boolean): void {
+    if (!this.fresh(ev)) return;
     const where = this.params.where;
     const swapKey = ev.id ?? (ev.data?.[this.pk] as Id | undefined);
     const temp = swapKey === undefined ? undefined : this.swaps.get(String(swapKey));
@@ -325,11 +253,4 @@ export class ListStore<R = AnyRow> extends LiveStore<ListSnapshot<R>> implements
     this.snap = { data, isLoading: this.loading, error: this.error, isLive: this.live };
     return true;
   }
-
-}
-
-/** Normalizes anything thrown into a WalrelayError. */
-export function asError(e: unknown): WalrelayError {
-  if (e instanceof WalrelayError) return e;
-  return new WalrelayError('internal', e instanceof Error ? e.message : String(e), { cause: e });
 }
