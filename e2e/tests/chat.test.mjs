@@ -3,9 +3,9 @@
 // (not a member of #random) in #general, in headless Chromium.
 
 import assert from 'node:assert/strict';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { launchChromium, messages, openAs, screenshot, sideBySide, waitUntil } from '../lib/browser.mjs';
 import { artifacts, buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
@@ -36,10 +36,20 @@ describe('chat demo', () => {
     ]);
   });
 
+  // The tabs' consoles go to artifacts/; they are printed too when a test
+  // failed (or none ran), since a green run's expected errors, such as the
+  // refused reconnects while the server restarts, only puzzle a reader.
+  let passed = 0;
+  let failed = 0;
+  afterEach((t) => (t.passed ? passed++ : failed++));
+
   after(async () => {
+    mkdirSync(artifacts, { recursive: true });
     for (const tab of [alice, bob, carol]) {
       if (tab && !tab.page.isClosed()) await screenshot(tab.page, `final-${tab.user}`).catch(() => {});
-      if (tab?.logs.length) console.log(`--- ${tab.user}'s console ---\n${tab.logs.join('\n')}`);
+      if (!tab?.logs.length) continue;
+      writeFileSync(join(artifacts, `console-${tab.user}.log`), tab.logs.join('\n') + '\n');
+      if (failed > 0 || passed === 0) console.log(`--- ${tab.user}'s console ---\n${tab.logs.join('\n')}`);
     }
     await browser?.close().catch(() => {});
     await db?.end().catch(() => {});
