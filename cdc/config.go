@@ -15,6 +15,9 @@ const (
 	DefaultStandbyTimeout = 10 * time.Second
 	DefaultMinBackoff     = 200 * time.Millisecond
 	DefaultMaxBackoff     = 15 * time.Second
+	// DefaultBusyRetry is how often a consumer whose slot another consumer
+	// streams tries again.
+	DefaultBusyRetry = time.Second
 	// DefaultChunkEvents is the most events of one transaction held in
 	// memory, and the size of the chunks a large transaction is handed on in.
 	DefaultChunkEvents = 10000
@@ -47,6 +50,10 @@ type Config struct {
 	// lost connection (defaults 200ms and 15s); the wait doubles per
 	// failure and is jittered.
 	MinBackoff, MaxBackoff time.Duration
+	// BusyRetry is the wait, jittered, before trying again when the slot
+	// is streamed by another consumer (default 1s): in a cluster the
+	// other nodes stand by this way until the leader's connection ends.
+	BusyRetry time.Duration
 	// ChunkEvents bounds the events of one open transaction kept in memory
 	// (default 10000); further changes are spilled to a temporary file, and
 	// at commit the transaction is handed on in chunks of at most
@@ -87,6 +94,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.BusyRetry <= 0 {
+		c.BusyRetry = DefaultBusyRetry
 	}
 	if c.ChunkEvents <= 0 {
 		c.ChunkEvents = DefaultChunkEvents

@@ -46,6 +46,20 @@ type Sink interface {
 	Reset(epoch uint32)
 }
 
+// StreamStarter is an optional interface of a Sink. StreamStarted is
+// called each time replication has started on a new connection, before
+// the first Deliver on it: the consumer has just taken the slot (in a
+// cluster, the node has become the leader). An error ends the session,
+// as a failed Deliver does.
+type StreamStarter interface {
+	StreamStarted(ctx context.Context) error
+}
+
+// ErrSlotBusy is wrapped by the error of a session that could not start
+// because another consumer streams the slot (SQLSTATE 55006). Run then
+// stands by and tries again every Config.BusyRetry.
+var ErrSlotBusy = errors.New("replication slot is streamed by another consumer")
+
 // Consumer streams changes from the slot to a Sink. Run owns the
 // replication connection; Streaming, Confirmed, Epoch and RetainedWALBytes
 // may be called from any goroutine.
@@ -57,6 +71,7 @@ type Consumer struct {
 	sink   Sink
 
 	streaming   atomic.Bool
+	standby     atomic.Bool
 	confirmed   atomic.Uint64 // last position reported to the server
 	epoch       atomic.Uint32
 	retainedWAL atomic.Int64
@@ -78,6 +93,10 @@ func NewConsumer(cfg Config, schema *walrelay.Schema, dec *pgjson.Decoder, sink 
 // Streaming reports whether the consumer is connected and streaming, for
 // readiness checks. It is false while the database is unreachable.
 func (c *Consumer) Streaming() bool { return c.streaming.Load() }
+
+// Standby reports whether the last attempt to stream found the slot
+// streamed by another consumer (in a cluster: another node leads).
+func (c *Consumer) Standby() bool { return c.standby.Load() }
 
 // Confirmed returns the last position acknowledged to the slot.
 func (c *Consumer) Confirmed() walrelay.LSN { return walrelay.LSN(c.confirmed.Load()) }
@@ -117,6 +136,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 
 	backoff := c.cfg.MinBackoff
+	standby := false
 	for {
 		before := c.delivered
 		err := c.session(ctx)
@@ -128,11 +148,24 @@ func (c *Consumer) Run(ctx context.Context) error {
 			backoff = c.cfg.MinBackoff
 			continue
 		}
-		if c.delivered != before {
-			backoff = c.cfg.MinBackoff
+		var wait time.Duration
+		if errors.Is(err, ErrSlotBusy) {
+			if !standby {
+				c.cfg.Logger.Info("cdc: the slot is streamed by another consumer; standing by", "slot", c.cfg.Slot, "retry", c.cfg.BusyRetry)
+			}
+			standby, backoff = true, c.cfg.MinBackoff
+			c.standby.Store(true)
+			wait = c.cfg.BusyRetry/2 + rand.N(c.cfg.BusyRetry/2+1)
+		} else {
+			standby = false
+			c.standby.Store(false)
+			if c.delivered != before {
+				backoff = c.cfg.MinBackoff
+			}
+			wait = backoff/2 + rand.N(backoff/2+1)
+			c.cfg.Logger.Warn("cdc: replication stopped; reconnecting", "err", err, "in", wait)
+			backoff = min(backoff*2, c.cfg.MaxBackoff)
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		c.cfg.Logger.Warn("cdc: replication stopped; reconnecting", "err", err, "in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -140,7 +173,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		backoff = min(backoff*2, c.cfg.MaxBackoff)
 	}
 }
 

@@ -86,6 +86,15 @@ type genSink struct {
 	models map[*walrelay.Model]*genModel
 }
 
+// StreamStarted passes the call on to the wrapped Sink if it is a
+// StreamStarter.
+func (g *genSink) StreamStarted(ctx context.Context) error {
+	if st, ok := g.Sink.(StreamStarter); ok {
+		return st.StreamStarted(ctx)
+	}
+	return nil
+}
+
 // Deliver fills the generated columns of tx's rows, then hands tx on.
 func (g *genSink) Deliver(ctx context.Context, tx *walrelay.Txn) error {
 	batches := map[*walrelay.Model][]walrelay.Row{}

@@ -38,8 +38,17 @@ func (c *Consumer) session(ctx context.Context) error {
 			_ = conn.Close(ctx)
 			return c.recreateAfterStartFailure(ctx, err)
 		}
+		if isCode(err, "55006") { // object_in_use: another walsender streams the slot
+			return fmt.Errorf("start replication: %w: %v", ErrSlotBusy, err)
+		}
 		return fmt.Errorf("start replication: %w", err)
 	}
+	if st, ok := c.sink.(StreamStarter); ok {
+		if err := st.StreamStarted(ctx); err != nil {
+			return fmt.Errorf("sink: %w", err)
+		}
+	}
+	c.standby.Store(false)
 	c.streaming.Store(true)
 	c.cfg.Logger.Info("cdc: streaming", "slot", c.cfg.Slot, "from", c.delivered, "epoch", c.Epoch())
 	wctx, stopWatch := context.WithCancel(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -31,6 +32,24 @@ func CheckWALLevel(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
+// setupLockKey is the advisory lock that serializes Setup across the
+// processes that share a database (several nodes of a cluster starting at
+// once): ("walr" << 32) | "setp".
+const setupLockKey int64 = 0x77616c72_73657470
+
+// lockSetup takes the session-level advisory lock Setup runs under and
+// returns its release.
+func lockSetup(ctx context.Context, conn *pgx.Conn) (func(), error) {
+	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", setupLockKey); err != nil {
+		return nil, fmt.Errorf("lock setup: %w", err)
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(uctx, "select pg_advisory_unlock($1)", setupLockKey)
+	}, nil
+}
+
 // Setup prepares the database for the Consumer, idempotently: it checks
 // wal_level, gives every realtime model's table REPLICA IDENTITY FULL (or,
 // when cfg.ManageReplicaIdentity is false, fails naming the tables that
@@ -45,7 +64,8 @@ func CheckWALLevel(ctx context.Context, conn *pgx.Conn) error {
 // It returns the slot's epoch: a random non-zero number recorded in
 // walrelay.slots that changes whenever the slot is (re)created, so history
 // kept under another epoch is known to have a gap. With no realtime model
-// it does nothing and returns 0. conn is a regular (non-replication)
+// it does nothing and returns 0. Concurrent Setups on one database (nodes
+// of a cluster) run one after the other, under an advisory lock. conn is a regular (non-replication)
 // connection whose role may alter the tables and create slots.
 func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Config) (epoch uint32, err error) {
 	cfg, err = cfg.withDefaults()
@@ -59,6 +79,11 @@ func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Con
 	if err := CheckWALLevel(ctx, conn); err != nil {
 		return 0, err
 	}
+	unlock, err := lockSetup(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	if err := ensureReplicaIdentity(ctx, conn, models, cfg.ManageReplicaIdentity); err != nil {
 		return 0, err
 	}
