@@ -47,6 +47,8 @@ type Config struct {
 	Models   map[string]*Model         `yaml:"models"`
 	Channels map[string]*CustomChannel `yaml:"channels"`
 	Limits   Limits                    `yaml:"limits"`
+	// Cluster is nil for a single node (see cluster.go).
+	Cluster *Cluster `yaml:"cluster"`
 
 	file string
 	ast  *ast.File
@@ -265,6 +267,7 @@ func (c *Config) applyDefaults() {
 	if c.Realtime.Publication == "" {
 		c.Realtime.Publication = cdc.DefaultPublication
 	}
+	c.applyClusterDefaults()
 	c.Limits.WS = c.Limits.WS.WithDefaults()
 	c.Limits.REST = c.Limits.REST.WithDefaults()
 }
@@ -357,6 +360,7 @@ func (c *Config) validate() error {
 			fail(at, "channel %q: its first segment is a model name; custom channels must not shadow model channels", pattern)
 		}
 	}
+	c.validateCluster(fail)
 	return errors.Join(errs...)
 }
 
