@@ -46,6 +46,10 @@ type CustomSub struct {
 	track *Track
 	ref   string
 	gone  bool
+	// node is the node a remote member is on (see relay.go); "" for a
+	// subscription of this hub. Remote members are in presence only, not
+	// in the channel's subs.
+	node string
 }
 
 // customChan is the subscriptions of one custom channel name.
@@ -69,15 +73,13 @@ func (h *Hub) SubscribeCustom(r Receiver, name string, presence bool, track *Tra
 	s := &CustomSub{Name: name, receiver: r, presence: presence}
 	h.cmu.Lock()
 	defer h.cmu.Unlock()
-	ch := h.custom[name]
-	if ch == nil {
-		ch = &customChan{subs: map[*CustomSub]struct{}{}, members: map[string][]*CustomSub{}}
-		h.custom[name] = ch
-	}
+	ch := h.chanLocked(name)
 	ch.subs[s] = struct{}{}
 	if track != nil && presence {
-		join := h.trackLocked(ch, s, track)
-		h.broadcastLocked(ch, s, &Presence{Joins: []PresenceEntry{join}})
+		join := h.trackLocked(ch, s, track, h.nextRef())
+		p := &Presence{Joins: []PresenceEntry{join}}
+		h.broadcastLocked(ch, s, p)
+		h.relayPresenceLocked(name, p)
 	}
 	if announce != nil {
 		announce()
@@ -101,11 +103,28 @@ func (h *Hub) UnsubscribeCustom(s *CustomSub) {
 	s.gone = true
 	delete(ch.subs, s)
 	if s.track != nil {
-		left := h.untrackLocked(ch, s)
-		h.broadcastLocked(ch, nil, &Presence{Leaves: []PresenceEntry{left}})
+		p := &Presence{Leaves: []PresenceEntry{h.untrackLocked(ch, s)}}
+		h.broadcastLocked(ch, nil, p)
+		h.relayPresenceLocked(s.Name, p)
 	}
-	if len(ch.subs) == 0 {
-		delete(h.custom, s.Name)
+	h.dropIfEmptyLocked(s.Name, ch)
+}
+
+// chanLocked returns the custom channel name, creating it.
+func (h *Hub) chanLocked(name string) *customChan {
+	ch := h.custom[name]
+	if ch == nil {
+		ch = &customChan{subs: map[*CustomSub]struct{}{}, members: map[string][]*CustomSub{}}
+		h.custom[name] = ch
+	}
+	return ch
+}
+
+// dropIfEmptyLocked forgets channel name once it has neither
+// subscriptions nor (remote) members.
+func (h *Hub) dropIfEmptyLocked(name string, ch *customChan) {
+	if len(ch.subs) == 0 && len(ch.members) == 0 {
+		delete(h.custom, name)
 	}
 }
 
@@ -113,9 +132,20 @@ func (h *Hub) UnsubscribeCustom(s *CustomSub) {
 // except the subscriptions of except (the publisher, when the channel's
 // self option is off; nil: none excluded). It never blocks on a client
 // and returns the number of receivers. Published events are not kept.
+// With a Relay (relay.go) the event is also handed to it, for the
+// subscribers on other nodes.
 func (h *Hub) Publish(name string, ev *CustomEvent, except Receiver) int {
 	h.cmu.Lock()
 	defer h.cmu.Unlock()
+	n := h.publishLocked(name, ev, except)
+	if h.relay != nil {
+		h.relay.Published(name, ev)
+	}
+	return n
+}
+
+// publishLocked delivers ev to the subscribers of name but except's.
+func (h *Hub) publishLocked(name string, ev *CustomEvent, except Receiver) int {
 	ch := h.custom[name]
 	if ch == nil {
 		return 0

@@ -143,6 +143,12 @@ type Hub struct {
 	custom   map[string]*customChan
 	msgCheck func(channel, event string) error
 	msgLog   limitedLog
+	// relay, presenceVersion and remote: see relay.go; guarded by cmu.
+	// refPrefix is immutable after New.
+	relay           Relay
+	presenceVersion uint64
+	remote          map[string]map[string]*CustomSub
+	refPrefix       string
 }
 
 // New returns an empty Hub. logger may be nil.
@@ -154,7 +160,7 @@ func New(logger *slog.Logger, opts ...Option) *Hub {
 		logger: logger, maxEvents: DefaultMaxEvents, maxAge: DefaultMaxAge, chunkWait: DefaultChunkWait,
 		maxDropped: DefaultMaxDroppedXids, now: time.Now,
 		models: map[string]*modelIndex{}, readIndex: map[string]RowKeyFunc{}, hist: map[string]*history{},
-		custom: map[string]*customChan{},
+		custom: map[string]*customChan{}, remote: map[string]map[string]*CustomSub{},
 		// Until SetStart, nothing before the start is known: snapshot
 		// cursors cannot be proven exact.
 		base: historyBase{covered: walrelay.Cursor{Seq: maxSeq}, droppedMax: math.MaxUint64},

@@ -47,7 +47,9 @@ type Track struct {
 // presenceRefs numbers presence metas.
 var presenceRefs atomic.Uint64
 
-func nextRef() string { return strconv.FormatUint(presenceRefs.Add(1), 36) }
+// nextRef returns a new presence ref, with the hub's prefix (see
+// WithRefPrefix).
+func (h *Hub) nextRef() string { return h.refPrefix + strconv.FormatUint(presenceRefs.Add(1), 36) }
 
 // SetPresence changes what s shows in presence: track nil untracks it.
 // Every subscriber of the channel, s included, is sent one diff with the
@@ -65,17 +67,19 @@ func (h *Hub) SetPresence(s *CustomSub, track *Track) {
 		p.Leaves = []PresenceEntry{h.untrackLocked(ch, s)}
 	}
 	if track != nil {
-		p.Joins = []PresenceEntry{h.trackLocked(ch, s, track)}
+		p.Joins = []PresenceEntry{h.trackLocked(ch, s, track, h.nextRef())}
 	}
 	if p.Joins != nil || p.Leaves != nil {
 		h.broadcastLocked(ch, nil, p)
+		h.relayPresenceLocked(s.Name, p)
 	}
 }
 
-// trackLocked adds s to presence under t and returns the join entry.
-func (h *Hub) trackLocked(ch *customChan, s *CustomSub, t *Track) PresenceEntry {
+// trackLocked adds s to presence under t with meta reference ref and
+// returns the join entry.
+func (h *Hub) trackLocked(ch *customChan, s *CustomSub, t *Track, ref string) PresenceEntry {
 	tc := *t
-	s.track, s.ref = &tc, nextRef()
+	s.track, s.ref = &tc, ref
 	if _, ok := ch.members[t.Key]; !ok {
 		ch.order = append(ch.order, t.Key)
 	}
@@ -112,13 +116,23 @@ func (h *Hub) untrackLocked(ch *customChan, s *CustomSub) PresenceEntry {
 // state returns the channel's presence, keys in first-join order, metas
 // in join order. Never nil.
 func (ch *customChan) state() []PresenceEntry {
+	return ch.stateOf(func(*CustomSub) bool { return true })
+}
+
+// stateOf is state narrowed to the members keep accepts; keys without
+// such members are left out.
+func (ch *customChan) stateOf(keep func(*CustomSub) bool) []PresenceEntry {
 	out := make([]PresenceEntry, 0, len(ch.order))
 	for _, k := range ch.order {
 		e := PresenceEntry{Key: k}
 		for _, s := range ch.members[k] {
-			e.Metas = append(e.Metas, PresenceMeta{Ref: s.ref, Meta: s.track.Meta})
+			if keep(s) {
+				e.Metas = append(e.Metas, PresenceMeta{Ref: s.ref, Meta: s.track.Meta})
+			}
 		}
-		out = append(out, e)
+		if len(e.Metas) > 0 {
+			out = append(out, e)
+		}
 	}
 	return out
 }
