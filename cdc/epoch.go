@@ -97,3 +97,19 @@ func isCode(err error, codes ...string) bool {
 	}
 	return false
 }
+
+// CurrentEpoch returns the epoch recorded for slot, or 0 when none is.
+// Unlike Setup it changes nothing. conn may be any connection (a pool's).
+func CurrentEpoch(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, slot string) (uint32, error) {
+	var epoch int64
+	err := q.QueryRow(ctx, "select epoch from walrelay.slots where slot_name = $1", slot).Scan(&epoch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read epoch of slot %s: %w", slot, err)
+	}
+	return uint32(epoch), nil
+}

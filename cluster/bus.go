@@ -244,8 +244,7 @@ func (b *bus) heartbeatLocked() {
 	b.send(b.names.presence, presenceMsg{Node: b.node, Version: b.version.Load()})
 }
 
-// run sends heartbeats and drops silent peers until ctx ends, then says
-// bye.
+// run sends heartbeats and drops silent peers until ctx ends.
 func (b *bus) run(ctx context.Context) {
 	t := time.NewTicker(b.interval)
 	defer t.Stop()
@@ -255,7 +254,6 @@ func (b *bus) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			b.close()
 			return
 		case <-t.C:
 		}

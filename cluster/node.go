@@ -112,7 +112,7 @@ type Node struct {
 	fol   *follower
 	bus   *bus
 
-	startOnce sync.Once
+	closeOnce sync.Once
 }
 
 var tokenUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -340,7 +340,14 @@ func (n *Node) Status() Status {
 // leader.
 func (n *Node) Published() uint64 { return n.pub.published.Load() }
 
-// Close closes the NATS connection. Run must have returned.
+// Close tells the other nodes that this one leaves (its presence
+// members leave there at once) and closes the NATS connection. Run must
+// have returned. Safe to repeat.
 func (n *Node) Close() {
-	n.nc.Close()
+	n.closeOnce.Do(func() {
+		if n.bus != nil {
+			n.bus.close()
+		}
+		n.nc.Close()
+	})
 }

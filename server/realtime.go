@@ -27,12 +27,21 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 	if err != nil {
 		return fmt.Errorf("%s: channels: %w", cfg.File(), err)
 	}
-	h := hub.New(s.log.With("part", "hub"), hub.WithHistory(cfg.Realtime.History.MaxEvents, cfg.Realtime.History.MaxAge))
+	opts, err := s.joinCluster(ctx)
+	if err != nil {
+		return err
+	}
+	h := hub.New(s.log.With("part", "hub"), append(opts, hub.WithHistory(cfg.Realtime.History.MaxEvents, cfg.Realtime.History.MaxAge))...)
 	if len(s.schema.Realtime()) > 0 {
 		if err := s.initReplication(ctx, h, dec, st); err != nil {
 			return err
 		}
 	} else {
+		if s.node != nil {
+			if err := s.node.Follow(nil, nil, h); err != nil {
+				return fmt.Errorf("cluster: %w", err)
+			}
+		}
 		s.log.Warn("no realtime model: custom channels work, but messages emitted from SQL need a replication stream, which starts only with at least one realtime model")
 	}
 	s.ws = ws.New(ws.Config{
@@ -75,10 +84,15 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 	}
 	h.SetEpoch(epoch)
 	st.SetEpoch(epoch)
-	if err := setStart(ctx, s.pool, h, ccfg.Slot); err != nil {
+	local := &hubSink{hub: h, store: st, pool: s.pool, slot: ccfg.Slot, observe: s.observe, log: s.log.With("part", "cdc")}
+	var sink cdc.Sink = local
+	if s.node != nil {
+		if sink, err = s.followStream(ctx, h, local, epoch, &ccfg); err != nil {
+			return err
+		}
+	} else if err := setStart(ctx, s.pool, h, ccfg.Slot); err != nil {
 		return err
 	}
-	var sink cdc.Sink = &hubSink{hub: h, store: st, pool: s.pool, slot: ccfg.Slot, observe: s.observe, log: s.log.With("part", "cdc")}
 	if sink, err = cdc.FillGenerated(ctx, s.pool, s.schema, dec, sink); err != nil {
 		return err
 	}
@@ -109,7 +123,9 @@ func setStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string) 
 
 // hubSink is what the replication consumer hands transactions to: the hub,
 // then the optional test observer. Its history bounds the slot's ack; a
-// Reset (recreated slot) moves the store's and the hub's epoch.
+// Reset (recreated slot) moves the store's and the hub's epoch. In a
+// cluster the stream's follower hands transactions to it instead
+// (cluster.Local), and the consumer publishes to the stream.
 type hubSink struct {
 	hub     *hub.Hub
 	store   *store.Store

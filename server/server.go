@@ -24,6 +24,7 @@ import (
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/cdc"
+	"github.com/walrelay/walrelay/cluster"
 	"github.com/walrelay/walrelay/config"
 	"github.com/walrelay/walrelay/hub"
 	"github.com/walrelay/walrelay/pgjson"
@@ -46,8 +47,9 @@ type Server struct {
 	listener net.Listener
 	ready    atomic.Bool
 	observe  func(*walrelay.Txn)
-	hub      *hub.Hub // nil when nothing is realtime
-	check    bool     // CheckOnly: no setup, no listener
+	hub      *hub.Hub      // nil when nothing is realtime
+	node     *cluster.Node // nil without a cluster section
+	check    bool          // CheckOnly: no setup, no listener
 }
 
 // Option changes how New builds a Server.
@@ -87,6 +89,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 	s.pool = pool
 	if err := s.init(ctx); err != nil {
+		if s.node != nil {
+			s.node.Close()
+		}
 		pool.Close()
 		return nil, err
 	}
@@ -145,7 +150,7 @@ func (s *Server) init(ctx context.Context) error {
 			return err
 		}
 	}
-	r.Handle("/metrics", metricsHandler(s.consumer, s.hub))
+	r.Handle("/metrics", metricsHandler(s.consumer, s.hub, s.node))
 	s.handler = r
 	s.router = r
 
@@ -176,6 +181,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // a clean shutdown caused by ctx.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.pool.Close()
+	if s.node != nil {
+		defer s.node.Close() // after the websockets: their presence leaves go out first
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
@@ -191,6 +199,9 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+	}
+	if s.node != nil {
+		g.Go(func() error { return s.node.Run(gctx) })
 	}
 	s.ready.Store(true)
 	s.log.Info("walrelay serving", "addr", s.listener.Addr().String(), "models", len(s.schema.Models), "realtime", len(s.schema.Realtime()))
@@ -221,6 +232,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusServiceUnavailable, "starting or stopping")
 	case s.pool.Ping(ctx) != nil:
 		writeStatus(w, http.StatusServiceUnavailable, "database unreachable")
+	case s.node != nil:
+		s.clusterReady(w)
 	case s.consumer != nil && !s.consumer.Streaming():
 		writeStatus(w, http.StatusServiceUnavailable, "replication not streaming")
 	default:
@@ -256,6 +269,9 @@ func registerTypes(ctx context.Context, pool *pgxpool.Pool, dec *pgjson.Decoder,
 
 // Close releases what New acquired, for a Server that will not Run.
 func (s *Server) Close() error {
+	if s.node != nil {
+		s.node.Close()
+	}
 	s.pool.Close()
 	if s.listener == nil {
 		return nil

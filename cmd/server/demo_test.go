@@ -154,4 +154,7 @@ func TestDemoShowsInsertLive(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	childMain() // in a cluster node process started by a test, serve and exit
+	os.Exit(pgtest.Main(m))
+}
