@@ -128,6 +128,9 @@ func (f *follower) consume(ctx context.Context) (consumed bool, err error) {
 		if err != nil {
 			return consumed, fmt.Errorf("message metadata: %w", err)
 		}
+		if want := f.next.Load(); md.Sequence.Stream > want {
+			f.gap(want, md.Sequence.Stream)
+		}
 		if err := f.handle(ctx, msg); err != nil {
 			return consumed, err
 		}
@@ -135,6 +138,18 @@ func (f *follower) consume(ctx context.Context) (consumed bool, err error) {
 		f.pending.Store(md.NumPending)
 		f.next.Store(md.Sequence.Stream + 1)
 	}
+}
+
+// gap handles stream messages that are gone before this node consumed
+// them (it fell behind by more than the stream's max age, or they aged
+// out while it started): its history no longer continues the stream, so
+// it starts over as after a new epoch, and clients resync rather than
+// miss changes.
+func (f *follower) gap(want, got uint64) {
+	f.log.Error("cluster: stream messages were removed before this node read them; clients resync",
+		"from_seq", want, "to_seq", got-1)
+	f.asm = assembly{}
+	f.local.Reset(f.epoch)
 }
 
 // handle processes one stream message. An error (the database could not

@@ -196,3 +196,46 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 		t.Fatalf("follower got %v", got)
 	}
 }
+
+// Messages removed from the stream before a node read them (it fell
+// behind by more than the max age) are not skipped silently: the node
+// starts over, so its clients resync.
+func TestStreamGapResets(t *testing.T) {
+	ns := natstest.MustStart(t)
+	a := mustNode(t, ns.URL(), Config{})
+	defer a.Close()
+	pub := a.Publisher(3)
+	mustStart(t, pub)
+	mustDeliver(t, pub, txnAt(100, 0, false, "a"), txnAt(200, 0, false, "b"), txnAt(300, 0, false, "c"))
+	ctx := context.Background()
+	s, err := a.js.Stream(ctx, a.names.stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustNode(t, ns.URL(), Config{})
+	if _, _, err := b.StreamStart(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMsg(ctx, 2); err != nil { // t at 200
+		t.Fatal(err)
+	}
+	lb := newLocal()
+	if err := b.Follow(lb, constEpoch(3), nopHub{}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, b)
+	if tx := lb.next(t); tx.CommitLSN != 100 {
+		t.Fatalf("first %v", tx.CommitLSN)
+	}
+	select {
+	case e := <-lb.resets:
+		if e != 3 {
+			t.Fatalf("reset to %d", e)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("a gap in the stream did not reset the node")
+	}
+	if tx := lb.next(t); tx.CommitLSN != 300 {
+		t.Fatalf("after the gap %v", tx.CommitLSN)
+	}
+}

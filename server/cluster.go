@@ -7,8 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/cdc"
 	"github.com/walrelay/walrelay/cluster"
 	"github.com/walrelay/walrelay/hub"
@@ -50,7 +49,11 @@ func (s *Server) joinCluster(ctx context.Context) ([]hub.Option, error) {
 // starting h's history where the stream starts, and returns the leader's
 // Sink for the consumer.
 func (s *Server) followStream(ctx context.Context, h *hub.Hub, local *hubSink, epoch uint32, ccfg *cdc.Config) (cdc.Sink, error) {
-	if err := setClusterStart(ctx, s.pool, h, ccfg.Slot, s.node, epoch); err != nil {
+	// The history starts at the stream's first message of this epoch
+	// (every later transaction is in the stream), or, without one, at the
+	// slot's position (every later transaction will be published).
+	first := func(ctx context.Context) (walrelay.LSN, bool, error) { return s.node.StreamStart(ctx, epoch) }
+	if err := setStart(ctx, s.pool, h, ccfg.Slot, first); err != nil {
 		return nil, err
 	}
 	pool, slot := s.pool, ccfg.Slot
@@ -60,36 +63,6 @@ func (s *Server) followStream(ctx context.Context, h *hub.Hub, local *hubSink, e
 	}
 	ccfg.BusyRetry, ccfg.MaxBackoff = clusterBusyRetry, clusterMaxBackoff
 	return s.node.Publisher(epoch), nil
-}
-
-// setClusterStart is setStart for a node fed by the stream: its history
-// starts at the stream's first message of this epoch (every later
-// transaction is in the stream), or, when there is none, at the slot's
-// confirmed position (every later transaction will be published). The
-// transaction-id bound is read after both.
-func setClusterStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string, node *cluster.Node, epoch uint32) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Release()
-	start, err := cdc.SlotPosition(ctx, conn.Conn(), slot)
-	if err != nil {
-		return err
-	}
-	first, ok, err := node.StreamStart(ctx, epoch)
-	if err != nil {
-		return fmt.Errorf("cluster: %w", err)
-	}
-	if ok {
-		start = first
-	}
-	var xmax uint64
-	if err := conn.QueryRow(ctx, "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax); err != nil {
-		return fmt.Errorf("read next transaction id: %w", err)
-	}
-	h.SetStart(start, xmax)
-	return nil
 }
 
 // nodeStatus is embedded in the /readyz body.

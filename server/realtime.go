@@ -90,7 +90,7 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 		if sink, err = s.followStream(ctx, h, local, epoch, &ccfg); err != nil {
 			return err
 		}
-	} else if err := setStart(ctx, s.pool, h, ccfg.Slot); err != nil {
+	} else if err := setStart(ctx, s.pool, h, ccfg.Slot, nil); err != nil {
 		return err
 	}
 	if sink, err = cdc.FillGenerated(ctx, s.pool, s.schema, dec, sink); err != nil {
@@ -101,9 +101,12 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 }
 
 // setStart tells the hub where its history begins: the slot's confirmed
-// position (the stream resumes after it) and the next transaction id
-// (every transaction committed before has a smaller one).
-func setStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string) error {
+// position (the stream resumes after it), or what first returns when it
+// is not nil and reports ok (a cluster node: the change stream's first
+// message), and the next transaction id, read after both (every
+// transaction committed before has a smaller one).
+func setStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string,
+	first func(context.Context) (walrelay.LSN, bool, error)) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
@@ -112,6 +115,15 @@ func setStart(ctx context.Context, pool *pgxpool.Pool, h *hub.Hub, slot string) 
 	start, err := cdc.SlotPosition(ctx, conn.Conn(), slot)
 	if err != nil {
 		return err
+	}
+	if first != nil {
+		lsn, ok, err := first(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if ok {
+			start = lsn
+		}
 	}
 	var xmax uint64
 	if err := conn.QueryRow(ctx, "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax); err != nil {
@@ -152,7 +164,7 @@ func (k *hubSink) Reset(epoch uint32) {
 	k.hub.Reset(epoch)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := setStart(ctx, k.pool, k.hub, k.slot); err != nil {
+	if err := setStart(ctx, k.pool, k.hub, k.slot, nil); err != nil {
 		k.log.Error("after slot reset: snapshot cursors resync until the next restart", "err", err)
 	}
 }
