@@ -554,3 +554,35 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 		time.Sleep(20 * time.Millisecond) // polling
 	}
 }
+
+// snapshot is a REST read of every item: the n values and the cursor.
+type snapshot struct {
+	has    map[int]bool
+	Cursor string
+}
+
+func restItems(t *testing.T, n *nodeProc) snapshot {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get("http://" + n.addr + "/api/items?order=id.asc&limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Items  []struct{ N int } `json:"items"`
+		Next   *string           `json:"next_page"`
+		Cursor string            `json:"cursor"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/items on %s: %d %v", n.name, res.StatusCode, err)
+	}
+	if body.Next != nil || body.Cursor == "" {
+		t.Fatalf("GET /api/items on %s: next_page %v, cursor %q", n.name, body.Next, body.Cursor)
+	}
+	s := snapshot{has: map[int]bool{}, Cursor: body.Cursor}
+	for _, it := range body.Items {
+		s.has[it.N] = true
+	}
+	return s
+}

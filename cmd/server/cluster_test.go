@@ -97,6 +97,25 @@ func TestClusterMovingClientChannelsAndPresence(t *testing.T) {
 	rest, _ := onC.items(marker, time.Minute)
 	checkSeq(t, "client moved from a to c", rest, append(seq(31, 100), marker))
 
+	// A REST read on b, taken while writes race it, and a subscription on
+	// c from its cursor: snapshot and stream are the table, without
+	// overlap.
+	w = startWriter(t, tc.db, 101, 160, 5*time.Millisecond)
+	waitFor(t, "writes racing the read", time.Minute, func() bool { return w.committed() >= 110 })
+	snap := restItems(t, nodes[1])
+	fromRead := dialNode(t, c, "")
+	fromRead.subscribe(snap.Cursor)
+	w.wait(t)
+	pgtest.MustExec(t, tc.db, "insert into items (n) values ($1)", marker+1)
+	live, _ := fromRead.items(marker+1, time.Minute)
+	var want []int
+	for _, n := range append(append(seq(1, 100), marker), seq(101, 160)...) {
+		if !snap.has[n] {
+			want = append(want, n)
+		}
+	}
+	checkSeq(t, "subscribed on c from b's read", live, append(want, marker+1))
+
 	carol := dialNode(t, c, token(t, "carol"))
 	carol.send(map[string]any{"type": "subscribe", "ref": "1", "channel": "room:1"})
 	carol.await("subscribed", func(m wsMsg) bool { return m.Type == "subscribed" })

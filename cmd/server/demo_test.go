@@ -47,7 +47,9 @@ func TestDemoShowsInsertLive(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--postgres-port", "0"}, &out, &logs) }()
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--postgres-port", "0"}, &out, &logs)
+	}()
 	defer func() {
 		cancel()
 		select {
