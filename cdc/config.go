@@ -77,6 +77,15 @@ type Config struct {
 
 var validName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
+// ValidName reports whether name may be used as the slot or the
+// publication: 1 to 63 lower-case letters, digits and underscores, not
+// starting with a digit. Both end up in replication commands and plugin
+// options, so config checks names with this same rule.
+func ValidName(name string) bool { return validName.MatchString(name) }
+
+// NameRule says, in words, what ValidName accepts.
+const NameRule = "use 1-63 lower-case letters, digits and underscores, not starting with a digit"
+
 // withDefaults returns c with defaults filled in and checks the names, which
 // end up in replication commands and plugin options.
 func (c Config) withDefaults() (Config, error) {
@@ -113,11 +122,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if !validName.MatchString(c.Slot) {
-		return c, fmt.Errorf("invalid slot name %q: use lower-case letters, digits and underscores", c.Slot)
+	if !ValidName(c.Slot) {
+		return c, fmt.Errorf("invalid slot name %q: %s", c.Slot, NameRule)
 	}
-	if !validName.MatchString(c.Publication) {
-		return c, fmt.Errorf("invalid publication name %q: use lower-case letters, digits and underscores", c.Publication)
+	if !ValidName(c.Publication) {
+		return c, fmt.Errorf("invalid publication name %q: %s", c.Publication, NameRule)
 	}
 	return c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
@@ -198,12 +199,12 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	}
 	expanded := []byte(strings.Join(lines, "\n"))
 	c := &Config{file: file}
-	if err := yaml.UnmarshalWithOptions(expanded, c, yaml.Strict()); err != nil {
-		return nil, yamlError(file, err)
-	}
 	f, err := parser.ParseBytes(expanded, 0)
 	if err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := yaml.UnmarshalWithOptions(expanded, c, yaml.Strict()); err != nil {
+		return nil, valueError(file, f, yamlError(file, err))
 	}
 	c.ast = f
 	c.applyDefaults()
@@ -223,6 +224,40 @@ func yamlError(file string, err error) error {
 		return fmt.Errorf("%s: %s", file, ye.GetMessage())
 	}
 	return fmt.Errorf("%s: %w", file, err)
+}
+
+// valueError places an error that the YAML library reports without a
+// position (a value its field's type rejects, such as `heartbeat: often`,
+// whose error is time's `invalid duration "often"`) at the one scalar that
+// holds the quoted value, when exactly one does.
+func valueError(file string, f *ast.File, err error) error {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, file+": ") {
+		return err // already positioned
+	}
+	i := strings.IndexByte(msg, '"')
+	j := strings.LastIndexByte(msg, '"')
+	if i < 0 || j <= i {
+		return err
+	}
+	value := msg[i+1 : j]
+	var at *token.Position
+	for _, typ := range []ast.NodeType{ast.StringType, ast.IntegerType, ast.FloatType, ast.BoolType, ast.LiteralType} {
+		for _, n := range ast.FilterFile(typ, f) {
+			tk := n.GetToken()
+			if tk == nil || tk.Value != value {
+				continue
+			}
+			if at != nil {
+				return err // ambiguous: leave it unplaced
+			}
+			at = tk.Position
+		}
+	}
+	if at == nil {
+		return err
+	}
+	return fmt.Errorf("%s:%d:%d: %s", file, at.Line, at.Column, strings.TrimPrefix(msg, file+": "))
 }
 
 // Pos returns "file:line" of the YAML node at path (e.g.
@@ -276,7 +311,6 @@ var (
 	modelNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	identRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 	pathRe      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	slotRe      = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
 )
 
 func (c *Config) validate() error {
@@ -290,11 +324,11 @@ func (c *Config) validate() error {
 	if c.Auth.JWT.Secret != "" && c.Auth.JWT.JWKSURL != "" {
 		fail("$.auth.jwt", "auth.jwt: set secret or jwks_url, not both")
 	}
-	if !slotRe.MatchString(c.Realtime.Slot) {
-		fail("$.realtime.slot", "realtime.slot %q: use 1-63 lowercase letters, digits and underscores", c.Realtime.Slot)
+	if !cdc.ValidName(c.Realtime.Slot) {
+		fail("$.realtime.slot", "realtime.slot %q: %s", c.Realtime.Slot, cdc.NameRule)
 	}
-	if !identRe.MatchString(c.Realtime.Publication) {
-		fail("$.realtime.publication", "realtime.publication %q is not a plain identifier", c.Realtime.Publication)
+	if !cdc.ValidName(c.Realtime.Publication) {
+		fail("$.realtime.publication", "realtime.publication %q: %s", c.Realtime.Publication, cdc.NameRule)
 	}
 	paths := map[string]string{}
 	for _, name := range c.ModelNames() {

@@ -92,6 +92,9 @@ func TestParseErrors(t *testing.T) {
 		"unknown limit":     {base + "limits:\n  send_queue: 5\n  max_subscription: 3\n", `walrelay.yaml:5:3: unknown field "max_subscription"`},
 		"limit type error":  {base + "limits:\n  rest_burst: 5\n  send_queue: often\n", "walrelay.yaml:5:"},
 		"bad slot":          {base + "realtime:\n  slot: Bad-Slot\n", `realtime.slot "Bad-Slot"`},
+		"slot starts digit": {base + "realtime:\n  slot: 1slot\n", `walrelay.yaml:4: realtime.slot "1slot": use 1-63 lower-case`},
+		"bad publication":   {base + "realtime:\n  publication: Pub\n", `realtime.publication "Pub"`},
+		"bad duration":      {base + "limits:\n  heartbeat: often\n", "walrelay.yaml:4:"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("walrelay.yaml", []byte(tc.yaml), env(nil))
