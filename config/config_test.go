@@ -94,7 +94,7 @@ func TestParseErrors(t *testing.T) {
 		"bad slot":          {base + "realtime:\n  slot: Bad-Slot\n", `realtime.slot "Bad-Slot"`},
 		"slot starts digit": {base + "realtime:\n  slot: 1slot\n", `walrelay.yaml:4: realtime.slot "1slot": use 1-63 lower-case`},
 		"bad publication":   {base + "realtime:\n  publication: Pub\n", `realtime.publication "Pub"`},
-		"bad duration":      {base + "limits:\n  heartbeat: often\n", "walrelay.yaml:4:"},
+		"bad duration":      {base + "limits:\n  heartbeat: often\n", `walrelay.yaml:4:14: time: invalid duration "often"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("walrelay.yaml", []byte(tc.yaml), env(nil))
