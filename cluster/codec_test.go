@@ -161,6 +161,14 @@ func TestTxnHeaderRoundTrip(t *testing.T) {
 
 // A transaction is split per model and into parts of at most maxPart;
 // the parts put back together decode to the transaction.
+func TestPartSize(t *testing.T) {
+	for payload, want := range map[int64]int{0: maxPart, 1 << 20: maxPart, 64 << 10: 56 << 10, 4 << 10: 1 << 10} {
+		if got := partSize(payload); got != want {
+			t.Errorf("partSize(%d) = %d, want %d", payload, got, want)
+		}
+	}
+}
+
 func TestSplitTxn(t *testing.T) {
 	n := newNames("c1")
 	room := testSchema.ByName("Room")
@@ -174,7 +182,7 @@ func TestSplitTxn(t *testing.T) {
 		txn.Events = append(txn.Events, &walrelay.Event{Op: walrelay.OpCreated, Model: m, New: walrelay.Row{"body": big}, Seq: seq, XID: 1, LSN: 100})
 	}
 	txn.Events = append(txn.Events, &walrelay.Event{Op: walrelay.OpMessage, Prefix: "walrelay", Content: []byte("{}"), Seq: 8, XID: 1, LSN: 100})
-	parts := splitTxn(txn, n)
+	parts := splitTxn(txn, n, maxPart)
 	subjects := map[string]int{}
 	var data []byte
 	for _, p := range parts {
@@ -192,7 +200,7 @@ func TestSplitTxn(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, txn.Events) {
 		t.Fatalf("reassembled: %v, equal=%v", err, reflect.DeepEqual(got, txn.Events))
 	}
-	if ps := splitTxn(&walrelay.Txn{}, n); len(ps) != 1 || ps[0].subject != "walrelay.c1.tx.message" || len(ps[0].data) != 0 {
+	if ps := splitTxn(&walrelay.Txn{}, n, maxPart); len(ps) != 1 || ps[0].subject != "walrelay.c1.tx.message" || len(ps[0].data) != 0 {
 		t.Fatalf("empty chunk: %+v", ps)
 	}
 }

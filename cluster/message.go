@@ -42,8 +42,19 @@ const (
 )
 
 // maxPart bounds the body of one stream message (NATS's default
-// max_payload is 1 MiB).
+// max_payload is 1 MiB); partSize lowers it for a server with a smaller
+// max_payload, leaving room for the headers.
 const maxPart = 256 << 10
+
+// partSize returns the part size for a server whose max_payload is
+// maxPayload (0: unknown).
+func partSize(maxPayload int64) int {
+	const headroom = 8 << 10
+	if maxPayload <= 0 || maxPayload-headroom >= maxPart {
+		return maxPart
+	}
+	return int(max(maxPayload-headroom, 1<<10))
+}
 
 // part is one stream message of a transaction chunk.
 type part struct {
@@ -53,10 +64,11 @@ type part struct {
 
 // splitTxn encodes a transaction chunk as parts: the events of each model
 // (and the emitted messages) in a part of their own, split further to at
-// most maxPart bytes. A chunk without events is one empty part. The split
-// depends only on the events, so a leader that publishes the chunk again
-// makes the same parts with the same message ids.
-func splitTxn(txn *walrelay.Txn, n names) []part {
+// most size bytes. A chunk without events is one empty part. The split
+// depends only on the events and size (the same for every node on one
+// NATS), so a leader that publishes the chunk again makes the same parts
+// with the same message ids.
+func splitTxn(txn *walrelay.Txn, n names, size int) []part {
 	var order []string
 	groups := map[string][]byte{}
 	for _, ev := range txn.Events {
@@ -80,9 +92,9 @@ func splitTxn(txn *walrelay.Txn, n names) []part {
 			subject = n.modelSubject(key)
 		}
 		data := groups[key]
-		for len(data) > maxPart {
-			parts = append(parts, part{subject: subject, data: data[:maxPart:maxPart]})
-			data = data[maxPart:]
+		for len(data) > size {
+			parts = append(parts, part{subject: subject, data: data[:size:size]})
+			data = data[size:]
 		}
 		parts = append(parts, part{subject: subject, data: data})
 	}

@@ -30,8 +30,9 @@ type Publisher struct {
 	timeout time.Duration
 	log     *slog.Logger
 
-	epoch   atomic.Uint32
-	lastSeq uint64
+	epoch    atomic.Uint32
+	lastSeq  uint64
+	partSize int // set by StreamStarted from the server's max_payload
 	// published counts the stored parts, for tests and metrics.
 	published atomic.Uint64
 }
@@ -50,6 +51,7 @@ func (p *Publisher) StreamStarted(ctx context.Context) error {
 		return fmt.Errorf("stream %s info: %w", p.names.stream, err)
 	}
 	p.lastSeq = info.State.LastSeq
+	p.partSize = partSize(p.js.Conn().MaxPayload())
 	p.log.Info("cluster: this node leads: it holds the slot and publishes to the stream", "stream", p.names.stream, "last_seq", p.lastSeq)
 	return nil
 }
@@ -57,7 +59,10 @@ func (p *Publisher) StreamStarted(ctx context.Context) error {
 // Deliver publishes one transaction (or chunk) and waits for JetStream to
 // acknowledge each part.
 func (p *Publisher) Deliver(ctx context.Context, txn *walrelay.Txn) error {
-	parts := splitTxn(txn, p.names)
+	if p.partSize == 0 {
+		p.partSize = maxPart
+	}
+	parts := splitTxn(txn, p.names, p.partSize)
 	h := txnHeader{
 		Epoch: p.epoch.Load(), XID: txn.XID, CommitLSN: txn.CommitLSN, EndLSN: txn.EndLSN,
 		CommitTime: nanosOf(txn.CommitTime), More: txn.More, Parts: len(parts),
