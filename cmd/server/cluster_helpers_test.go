@@ -586,3 +586,19 @@ func restItems(t *testing.T, n *nodeProc) snapshot {
 	}
 	return s
 }
+
+// metrics returns a node's /metrics text.
+func metrics(t *testing.T, n *nodeProc) string {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	res, err := c.Get("http://" + n.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -51,12 +51,14 @@ func TestClusterLeaderKilledDuringWrites(t *testing.T) {
 	pgtest.MustExec(t, tc.db, "insert into items (n) values ($1)", marker)
 
 	want := append(seq(1, writes), marker)
+	var firstCursor string // of the event n=1
 	for _, n := range survivors {
 		evs, open := clients[n].items(marker, time.Minute)
 		if !open {
 			t.Fatalf("client on survivor %s was disconnected", n.name)
 		}
 		checkSeq(t, "client on "+n.name, evs, want)
+		firstCursor = evs[0].Cursor
 	}
 
 	// The killed node's client: what it got, then the rest from a
@@ -73,6 +75,22 @@ func TestClusterLeaderKilledDuringWrites(t *testing.T) {
 	moved.subscribe(since)
 	after, _ := moved.items(marker, time.Minute)
 	checkSeq(t, "client moved from "+leader.name+" to "+survivors[0].name, append(before, after...), want)
+
+	// The killed node starts again: it rebuilds its history from the
+	// stream, so the cursor of the first write resumes on it.
+	again := tc.start(leader.name + "2")[0]
+	waitLeader(t, append(survivors, again), 60*time.Second)
+	back := dialNode(t, again, "")
+	back.subscribe(firstCursor)
+	evs, _ := back.items(marker, time.Minute)
+	checkSeq(t, "client resumed on the restarted node", evs, want[1:])
+
+	m := metrics(t, next)
+	for _, line := range []string{"walrelay_cluster_leader 1", "walrelay_cluster_stream_pending_messages 0", "walrelay_cluster_nats_connected 1"} {
+		if !strings.Contains(m, "\n"+line+"\n") {
+			t.Errorf("metrics of the leader lack %q", line)
+		}
+	}
 }
 
 // A client moves from one node to another mid-stream and resumes by
