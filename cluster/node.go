@@ -108,9 +108,11 @@ type Node struct {
 	log   *slog.Logger
 	nc    *nats.Conn
 	js    jetstream.JetStream
-	pub   *Publisher
-	fol   *follower
-	bus   *bus
+	// stream is the change stream, set by StreamStart.
+	stream jetstream.Stream
+	pub    *Publisher
+	fol    *follower
+	bus    *bus
 
 	closeOnce sync.Once
 }
@@ -230,6 +232,7 @@ func (n *Node) StreamStart(ctx context.Context, epoch uint32) (first walrelay.LS
 	if err != nil {
 		return 0, false, fmt.Errorf("stream %s info: %w", n.names.stream, err)
 	}
+	n.stream = s
 	st := info.State
 	n.fol = &follower{js: n.js, names: n.names, schema: n.cfg.Schema, epoch: epoch, stale: map[uint32]bool{},
 		target: st.LastSeq, log: n.log}
@@ -297,10 +300,8 @@ func (n *Node) probe(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if s, err := n.js.Stream(pctx, n.names.stream); err == nil {
-			if info, err := s.Info(pctx); err == nil {
-				n.fol.streamEnd.Store(info.State.LastSeq)
-			}
+		if info, err := n.stream.Info(pctx); err == nil {
+			n.fol.streamEnd.Store(info.State.LastSeq)
 		}
 		cancel()
 	}

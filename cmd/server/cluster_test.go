@@ -94,8 +94,10 @@ func TestClusterLeaderKilledDuringWrites(t *testing.T) {
 }
 
 // A client moves from one node to another mid-stream and resumes by
-// cursor; a publish on node A reaches a subscriber on node C; a presence
-// join on A shows on C, and when A is killed the leave shows on C.
+// cursor; a REST cursor from one node resumes on another; a publish on
+// node A reaches a subscriber on node C, as does a message emitted from
+// SQL; a presence join on A shows on C, and when A is killed the leave
+// shows on C.
 func TestClusterMovingClientChannelsAndPresence(t *testing.T) {
 	tc := newTestCluster(t)
 	nodes := tc.start("a", "b", "c")
@@ -159,6 +161,15 @@ func TestClusterMovingClientChannelsAndPresence(t *testing.T) {
 	ev := carol.await("alice's event on c", func(m wsMsg) bool { return m.Type == "event" && m.Channel == "room:1" })
 	if ev.Event != "typing" || string(ev.Data) != `{"x":1}` || !strings.Contains(string(ev.From), `"alice"`) {
 		t.Fatalf("carol got %+v", ev)
+	}
+
+	// A message emitted from SQL travels in the stream to every node.
+	pgtest.MustExec(t, tc.db, `select pg_logical_emit_message(true, 'walrelay', '{"channel":"room:1","event":"typing","data":{"sql":1}}')`)
+	for who, cl := range map[string]*client{"alice on a": alice, "carol on c": carol} {
+		ev := cl.await("the emitted message", func(m wsMsg) bool { return m.Type == "event" && string(m.Data) == `{"sql":1}` })
+		if ev.Channel != "room:1" || ev.Event != "typing" {
+			t.Fatalf("%s got %+v", who, ev)
+		}
 	}
 
 	a.kill()
