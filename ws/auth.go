@@ -132,23 +132,45 @@ func (c *conn) stopTimers() {
 // connection that came without a token, or a refresh. A token that does
 // not verify closes the connection with 4401; a new user over the per-user
 // limit closes it with 4429. On success the new claims apply at once to
-// every subscription (see reauthorize) and the client gets
+// every subscription (see adopt) and the client gets
 // {"type":"authenticated","ref":..}.
 func (c *conn) authenticate(msg inbound) error {
 	if msg.Token == "" {
 		c.closeWith(closeUnauthorized, "auth message without a token")
 		return nil
 	}
-	claims, exp, err := c.s.auth.Verify(c.ctx, msg.Token)
+	id, err := c.verify(msg.Token)
 	if err != nil {
 		c.closeWith(closeUnauthorized, closeReason(err))
 		return nil
 	}
-	id := newIdentity(claims, exp)
+	if err := c.adopt(id); err != nil {
+		c.closeWith(closeRateLimited, "too many connections for this user")
+		return nil
+	}
+	c.send(marshal(authenticatedMsg{Type: "authenticated", Ref: msg.Ref}))
+	return nil
+}
+
+// verify checks a token sent on the connection. Its errors wrap
+// walrelay.ErrUnauthorized with a client-safe reason.
+func (c *conn) verify(token string) (identity, error) {
+	claims, exp, err := c.s.auth.Verify(c.ctx, token)
+	if err != nil {
+		return identity{}, err
+	}
+	return newIdentity(claims, exp), nil
+}
+
+// adopt makes id the connection's identity: a new user is counted against
+// the per-user connection limit (over it: an error wrapping
+// walrelay.ErrRateLimited, and nothing changes), the auth timer stops,
+// and the new claims apply at once to every subscription (reauthorize).
+// Read loop only.
+func (c *conn) adopt(id identity) error {
 	if id.hasUser && (!c.hasUser || id.user != c.user) {
 		if !c.s.limits.acquireUser(id.user) {
-			c.closeWith(closeRateLimited, "too many connections for this user")
-			return nil
+			return fmt.Errorf("%w: too many connections for this user", walrelay.ErrRateLimited)
 		}
 		if c.hasUser {
 			c.s.limits.releaseUser(c.user)
@@ -163,22 +185,20 @@ func (c *conn) authenticate(msg inbound) error {
 	c.setIdentity(id)
 	c.authed = true
 	c.reauthorize()
-	c.send(marshal(authenticatedMsg{Type: "authenticated", Ref: msg.Ref}))
 	return nil
 }
 
 // reauthorize re-checks every subscription against the current claims: one
-// the subscribe rule no longer allows is dropped with a forbidden error
-// naming its channel; the others are re-keyed in the hub for the new read
+// the subscribe rule no longer allows is dropped and the client told (see
+// wire.revoked); the others are re-keyed in the hub for the new read
 // access, each in one step. Custom channel subscriptions are re-checked
 // too (see reauthorizeCustom). Read loop only.
 func (c *conn) reauthorize() {
 	caller := c.caller.Load()
-	for name, sub := range c.subs {
+	for key, sub := range c.subs {
 		if !caller.Allow(sub.model, string(authz.ActionSubscribe), nil) {
-			c.dropSubscription(name)
-			c.send(marshal(errorMsg{Type: "error", Code: CodeForbidden, Channel: name,
-				Message: fmt.Sprintf("forbidden: no longer allowed to subscribe to %s", name)}))
+			c.dropSubscription(key)
+			c.w.revoked(sub.hs.Channel.String(), sub.owner)
 			continue
 		}
 		sub.hs, _ = c.s.hub.Replace(sub.hs, sub.hs.Filter, c.s.access(sub.model, caller.Claims()))

@@ -22,6 +22,7 @@ type conn struct {
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 	q      *queue
+	w      wire // the protocol spoken
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only
@@ -54,10 +55,12 @@ type conn struct {
 	closeWhy  string
 }
 
-func newConn(s *Server, wc *websocket.Conn, log *slog.Logger) *conn {
+// newConn makes a connection on wc that speaks the protocol proto returns
+// for it.
+func newConn(s *Server, wc *websocket.Conn, log *slog.Logger, proto func(*conn) wire) *conn {
 	wc.SetReadLimit(s.cfg.MaxMessageBytes)
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
+	c := &conn{
 		s: s, ws: wc, log: log, ctx: ctx, cancel: cancel,
 		q:          newQueue(s.cfg.SendQueue),
 		subs:       map[string]*subscription{},
@@ -67,6 +70,8 @@ func newConn(s *Server, wc *websocket.Conn, log *slog.Logger) *conn {
 		closing:    make(chan struct{}),
 		reqSlots:   make(chan struct{}, maxRequests),
 	}
+	c.w = proto(c)
+	return c
 }
 
 // serve runs the connection: the write loop in a goroutine, the read loop
@@ -115,10 +120,7 @@ func (c *conn) Receive(ds []hub.Delivery) {
 		c.closeWith(closeUnauthorized, "token expired")
 		return
 	}
-	items := make([]outItem, len(ds))
-	for i, d := range ds {
-		items[i] = outItem{msg: d.Msg}
-	}
+	items := c.w.items(ds)
 	if len(items) > 0 && !c.q.push(items...) {
 		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
 	}
@@ -133,9 +135,7 @@ func (c *conn) Room() (int, <-chan struct{}) { return c.q.room() }
 
 // Resync implements hub.Receiver: it tells the client to re-read the
 // subscription's channel over HTTP.
-func (c *conn) Resync(s *hub.Subscription, reason string) {
-	c.send(marshal(resyncMsg{Type: "resync", Channel: s.Channel.String(), Reason: reason}))
-}
+func (c *conn) Resync(s *hub.Subscription, reason string) { c.w.resync(s, reason) }
 
 // send queues one pre-encoded message.
 func (c *conn) send(b []byte) {

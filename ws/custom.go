@@ -16,9 +16,11 @@ type customSub struct {
 	hs     *hub.CustomSub
 	rules  *authz.ChannelRules
 	params map[string]string
-	// key and meta are what the subscription shows in presence (key ""
-	// when untracked); meta is kept to re-track it under a new key after
-	// a token refresh.
+	// owner is what the protocol made it for (see subscription.owner).
+	owner string
+	// meta is what the subscription asks to show in presence, nil for
+	// nothing; key is what it shows under ("" when untracked). meta is
+	// kept to re-track it under a new key after a token refresh.
 	key  string
 	meta json.RawMessage
 }
@@ -42,11 +44,7 @@ func (c *conn) subscribeCustom(msg inbound, rules *authz.ChannelRules, params ma
 	if msg.Filter != "" {
 		return fmt.Errorf("%w: custom channel %s takes no filter", walrelay.ErrBadRequest, name)
 	}
-	claims := c.caller.Load().Claims()
-	if !rules.Allow(authz.ActionSubscribe, claims, params) {
-		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, name)
-	}
-	if err := c.checkMembership(rules, claims, params, name); err != nil {
+	if err := c.checkCustom(rules, params, name); err != nil {
 		return err
 	}
 	var meta json.RawMessage
@@ -56,30 +54,51 @@ func (c *conn) subscribeCustom(msg inbound, rules *authz.ChannelRules, params ma
 			return err
 		}
 	}
-	key := presenceKey(claims)
-	var track *hub.Track
-	if rules.Channel.Presence && key != "" {
-		track = &hub.Track{Key: key, Meta: meta}
-	}
 	reply := marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name})
 	if old := c.custom[name]; old != nil {
 		c.send(reply)
-		if msg.Presence != nil && track != nil {
-			c.s.hub.SetPresence(old.hs, track)
-			old.key, old.meta = key, meta
+		if msg.Presence != nil && meta != nil {
+			c.track(old, meta)
 		}
 		return nil
 	}
-	if c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
-		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
+	_, err := c.joinCustom(name, name, rules, params, meta, func() { c.send(reply) })
+	return err
+}
+
+// checkCustom checks that the connection may subscribe to custom channel
+// name: the subscribe rule on its claims and the channel's parameters,
+// then the subscribe_sql membership query if any. Read loop only.
+func (c *conn) checkCustom(rules *authz.ChannelRules, params map[string]string, name string) error {
+	claims := c.caller.Load().Claims()
+	if !rules.Allow(authz.ActionSubscribe, claims, params) {
+		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, name)
 	}
-	hs := c.s.hub.SubscribeCustom(c, name, rules.Channel.Presence, track, func() { c.send(reply) })
-	cs := &customSub{hs: hs, rules: rules, params: params, meta: meta}
+	return c.checkMembership(rules, claims, params, name)
+}
+
+// joinCustom subscribes the connection to custom channel name, which
+// checkCustom allowed, counting against the subscription limit. With meta
+// (on a presence channel) the connection is shown in presence under its
+// sub claim (anonymous connections and tokens without sub watch without
+// being shown). announce is as for hub.Hub.SubscribeCustom. Read loop only.
+func (c *conn) joinCustom(name, owner string, rules *authz.ChannelRules, params map[string]string, meta json.RawMessage,
+	announce func()) (*customSub, error) {
+	if c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
+		return nil, fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
+	}
+	key := presenceKey(c.caller.Load().Claims())
+	var track *hub.Track
+	if rules.Channel.Presence && meta != nil && key != "" {
+		track = &hub.Track{Key: key, Meta: meta}
+	}
+	hs := c.s.hub.SubscribeCustom(c, name, rules.Channel.Presence, track, announce)
+	cs := &customSub{hs: hs, rules: rules, params: params, owner: owner, meta: meta}
 	if track != nil {
 		cs.key = key
 	}
 	c.custom[name] = cs
-	return nil
+	return cs, nil
 }
 
 // presenceKey is the key a connection shows in presence: its sub claim,
@@ -119,30 +138,40 @@ func (c *conn) publish(msg inbound) error {
 	if err != nil {
 		return err
 	}
+	if err := c.publishOn(cs, msg.Channel, msg.Event, msg.Data, cs.rules.Channel.Self); err != nil {
+		return err
+	}
+	c.send(marshal(publishedMsg{Type: "published", Ref: msg.Ref}))
+	return nil
+}
+
+// publishOn publishes event with data on the custom channel name that cs
+// subscribes to: within the publish rate, an event of the channel, data at
+// most MaxPayloadBytes, allowed by the publish rule. self says whether the
+// publisher gets it too. Read loop only.
+func (c *conn) publishOn(cs *customSub, name, event string, data json.RawMessage, self bool) error {
 	if !c.pubLimiter.allow(time.Now()) {
 		return fmt.Errorf("%w: more than %d publish or presence messages per second", walrelay.ErrRateLimited, c.s.cfg.PublishesPerSecond)
 	}
-	if msg.Event == "" || !cs.rules.HasEvent(msg.Event) {
-		return fmt.Errorf("%w: event %q is not one of channel %s's events", walrelay.ErrBadRequest, msg.Event, msg.Channel)
+	if event == "" || !cs.rules.HasEvent(event) {
+		return fmt.Errorf("%w: event %q is not one of channel %s's events", walrelay.ErrBadRequest, event, name)
 	}
-	if len(msg.Data) > c.s.cfg.MaxPayloadBytes {
-		return fmt.Errorf("%w: data is %d bytes, at most %d", walrelay.ErrTooLarge, len(msg.Data), c.s.cfg.MaxPayloadBytes)
+	if len(data) > c.s.cfg.MaxPayloadBytes {
+		return fmt.Errorf("%w: data is %d bytes, at most %d", walrelay.ErrTooLarge, len(data), c.s.cfg.MaxPayloadBytes)
 	}
 	claims := c.caller.Load().Claims()
 	if !cs.rules.Allow(authz.ActionPublish, claims, cs.params) {
-		return fmt.Errorf("%w: not allowed to publish on %s", walrelay.ErrForbidden, msg.Channel)
+		return fmt.Errorf("%w: not allowed to publish on %s", walrelay.ErrForbidden, name)
 	}
-	data := msg.Data
 	if len(data) == 0 {
 		data = json.RawMessage("null")
 	}
 	sub, _ := claims.Subject()
 	var except hub.Receiver = c
-	if cs.rules.Channel.Self {
+	if self {
 		except = nil
 	}
-	c.s.hub.Publish(msg.Channel, &hub.CustomEvent{Event: msg.Event, Data: data, From: publisher{Sub: sub}}, except)
-	c.send(marshal(publishedMsg{Type: "published", Ref: msg.Ref}))
+	c.s.hub.Publish(name, &hub.CustomEvent{Event: event, Data: data, From: publisher{Sub: sub}}, except)
 	return nil
 }
 
@@ -184,11 +213,10 @@ func (c *conn) reauthorizeCustom() {
 		if !ok {
 			c.s.hub.UnsubscribeCustom(cs.hs)
 			delete(c.custom, name)
-			c.send(marshal(errorMsg{Type: "error", Code: CodeForbidden, Channel: name,
-				Message: fmt.Sprintf("forbidden: no longer allowed to subscribe to %s", name)}))
+			c.w.revoked(name, cs.owner)
 			continue
 		}
-		if cs.rules.Channel.Presence && key != cs.key {
+		if cs.rules.Channel.Presence && cs.meta != nil && key != cs.key {
 			var track *hub.Track
 			if key != "" {
 				track = &hub.Track{Key: key, Meta: cs.meta}

@@ -46,20 +46,46 @@ func (c *conn) updatePresence(msg inbound) error {
 	if err != nil {
 		return err
 	}
+	return c.setPresence(cs, msg.Channel, msg.Meta)
+}
+
+// setPresence shows the connection in the presence of custom channel name
+// (which cs subscribes to) with the client's meta raw, replacing what it
+// showed: the channel must have presence, the token a sub claim, and it
+// counts against the publish rate. Every subscriber, the sender included,
+// gets one diff. Read loop only.
+func (c *conn) setPresence(cs *customSub, name string, raw json.RawMessage) error {
 	if !cs.rules.Channel.Presence {
-		return fmt.Errorf("%w: channel %s has no presence", walrelay.ErrBadRequest, msg.Channel)
+		return fmt.Errorf("%w: channel %s has no presence", walrelay.ErrBadRequest, name)
 	}
-	if cs.key == "" {
+	if presenceKey(c.caller.Load().Claims()) == "" {
 		return fmt.Errorf("%w: presence needs a token with a sub claim", walrelay.ErrBadRequest)
 	}
 	if !c.pubLimiter.allow(time.Now()) {
 		return fmt.Errorf("%w: more than %d publish or presence messages per second", walrelay.ErrRateLimited, c.s.cfg.PublishesPerSecond)
 	}
-	meta, err := c.presenceMeta(msg.Meta)
+	meta, err := c.presenceMeta(raw)
 	if err != nil {
 		return err
 	}
-	c.s.hub.SetPresence(cs.hs, &hub.Track{Key: cs.key, Meta: meta})
-	cs.meta = meta
+	c.track(cs, meta)
 	return nil
+}
+
+// track shows cs in presence with meta (nil: not at all) under the
+// connection's sub claim; without one it is not shown. Read loop only.
+func (c *conn) track(cs *customSub, meta json.RawMessage) {
+	key := presenceKey(c.caller.Load().Claims())
+	var t *hub.Track
+	if meta != nil && key != "" {
+		t = &hub.Track{Key: key, Meta: meta}
+	} else {
+		key = ""
+	}
+	if t == nil && cs.key == "" {
+		cs.meta = meta
+		return
+	}
+	c.s.hub.SetPresence(cs.hs, t)
+	cs.key, cs.meta = key, meta
 }

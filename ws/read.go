@@ -11,9 +11,10 @@ import (
 	"github.com/walrelay/walrelay"
 )
 
-// readLoop reads client messages until the connection ends, applying the
-// rate limit and answering each in order. Bad messages get error frames;
-// the connection stays open. It runs in the ServeHTTP goroutine.
+// readLoop reads client frames until the connection ends and hands each
+// to the connection's protocol (see wire.serveFrame), which answers bad
+// ones with errors and keeps the connection open. While the connection is
+// closing it only drains. It runs in the ServeHTTP goroutine.
 func (c *conn) readLoop() {
 	for {
 		typ, data, err := c.ws.Read(c.ctx)
@@ -28,27 +29,26 @@ func (c *conn) readLoop() {
 			continue // closing: drain until the close handshake ends
 		default:
 		}
-		m, decodeErr := decode(typ, data)
-		if !c.authed && (decodeErr != nil || m.Type != "auth") {
-			c.closeWith(closeUnauthorized, `authenticate first: send {"type":"auth","token":..}`)
-			continue
-		}
-		if !c.limiter.allow(time.Now()) {
-			if c.limiter.sustained() {
-				c.closeWith(closeRateLimited, "rate limit exceeded")
-				continue
-			}
-			c.sendError(m.Ref, fmt.Errorf("%w: more than %d messages per second", walrelay.ErrRateLimited, c.s.cfg.MessagesPerSecond))
-			continue
-		}
-		if decodeErr != nil {
-			c.sendError(nil, decodeErr)
-			continue
-		}
-		if err := c.handle(m); err != nil {
-			c.sendError(m.Ref, err)
-		}
+		c.w.serveFrame(typ, data)
 	}
+}
+
+// errClosing is admit's answer when the connection is closing (4429).
+var errClosing = errors.New("connection closing")
+
+// admit applies the client message rate limit to one message: nil when it
+// may be served, else the rate_limited error to answer it with, or
+// errClosing when the client kept going over the limit and the connection
+// is being closed with 4429. Read loop.
+func (c *conn) admit() error {
+	if c.limiter.allow(time.Now()) {
+		return nil
+	}
+	if c.limiter.sustained() {
+		c.closeWith(closeRateLimited, "rate limit exceeded")
+		return errClosing
+	}
+	return fmt.Errorf("%w: more than %d messages per second", walrelay.ErrRateLimited, c.s.cfg.MessagesPerSecond)
 }
 
 // handle serves one client message; its error is sent as an error frame.

@@ -88,6 +88,23 @@ func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authent
 // A token in the URL or header that does not verify is answered by
 // accepting the upgrade and closing with 4401 and the reason.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serveWS(w, r, true, func(*http.Request) (func(*conn) wire, error) {
+		return func(c *conn) wire { return walrelayWire{c} }, nil
+	})
+}
+
+// serveWS serves one WebSocket connection of either endpoint: the
+// shutdown and per-IP checks, the token of the upgrade request when
+// tokenInRequest (else the protocol brings it, and the connection is
+// anonymous, when allowed, until then), the upgrade, then the connection
+// speaking the protocol prepare returns for the request; an error from
+// prepare is answered with 400 before the upgrade.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest bool, prepare func(*http.Request) (func(*conn) wire, error)) {
+	proto, err := prepare(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -105,7 +122,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.limits.releaseIP(ip)
 
-	id, hasToken, authErr := s.identify(r)
+	var id identity
+	var hasToken bool
+	var authErr error
+	if tokenInRequest {
+		id, hasToken, authErr = s.identify(r)
+	}
 	if authErr == nil && id.hasUser {
 		if !s.limits.acquireUser(id.user) {
 			http.Error(w, "too many connections for this user", http.StatusTooManyRequests)
@@ -124,7 +146,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = wc.Close(closeUnauthorized, closeReason(authErr))
 		return
 	}
-	c := newConn(s, wc, s.logger.With("remote", r.RemoteAddr))
+	c := newConn(s, wc, s.logger.With("remote", r.RemoteAddr), proto)
 	switch {
 	case hasToken || s.auth.Anonymous():
 		c.setIdentity(id)

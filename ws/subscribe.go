@@ -11,10 +11,13 @@ import (
 	"github.com/walrelay/walrelay/hub"
 )
 
-// subscription is one of a connection's channels.
+// subscription is one of a connection's model channel subscriptions.
 type subscription struct {
 	hs    *hub.Subscription
 	model *walrelay.Model
+	// owner is what the protocol made it for: the channel name on /ws,
+	// the Phoenix topic on /realtime/v1/websocket.
+	owner string
 }
 
 // Postgres type OIDs whose keys are put in canonical form.
@@ -86,31 +89,41 @@ func (c *conn) subscribe(msg inbound) error {
 		}
 		since = &cur
 	}
-	caller := c.caller.Load()
-	if !caller.Allow(m, string(authz.ActionSubscribe), nil) {
-		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, ch)
-	}
-	access := c.s.access(m, caller.Claims())
 	name := ch.String()
-	old := c.subs[name]
-	if old == nil && c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
-		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
-	}
-
 	// The subscribed reply (and resync, when since cannot be honoured) is
 	// queued by the hub before any event of the subscription, replayed or
 	// live.
-	var oldHS *hub.Subscription
-	if old != nil {
-		oldHS = old.hs
-	}
-	hs := c.s.hub.Resume(c, oldHS, ch, f, access, since, func(pos walrelay.Cursor, exact bool) {
+	return c.openSub(name, name, ch, m, f, since, func(pos walrelay.Cursor, exact bool) {
 		c.send(marshal(subscribedMsg{Type: "subscribed", Ref: msg.Ref, Channel: name, Cursor: pos.String()}))
 		if !exact {
 			c.send(marshal(resyncMsg{Type: "resync", Channel: name, Reason: "cursor_expired"}))
 		}
 	})
-	c.subs[name] = &subscription{hs: hs, model: m}
+}
+
+// openSub subscribes the connection to channel ch of model m, narrowed by
+// f, under key (replacing the subscription it has under key, if any, in
+// one step): the subscribe rule must allow it, a new key counts against
+// the subscription limit, and events are checked by the read rule for the
+// connection's claims. since and announce are as for hub.Hub.Resume. The
+// checks are the same whichever protocol asks. Read loop only.
+func (c *conn) openSub(key, owner string, ch walrelay.Channel, m *walrelay.Model, f hub.Matcher, since *walrelay.Cursor,
+	announce func(pos walrelay.Cursor, exact bool)) error {
+	caller := c.caller.Load()
+	if !caller.Allow(m, string(authz.ActionSubscribe), nil) {
+		return fmt.Errorf("%w: not allowed to subscribe to %s", walrelay.ErrForbidden, ch)
+	}
+	access := c.s.access(m, caller.Claims())
+	old := c.subs[key]
+	if old == nil && c.subCount() >= c.s.cfg.MaxSubscriptionsPerClient {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
+	}
+	var oldHS *hub.Subscription
+	if old != nil {
+		oldHS = old.hs
+	}
+	hs := c.s.hub.Resume(c, oldHS, ch, f, access, since, announce)
+	c.subs[key] = &subscription{hs: hs, model: m, owner: owner}
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -85,50 +84,24 @@ func (c *conn) waitBatch() bool {
 	return false
 }
 
-// flush writes everything queued as one frame: the message itself when
-// there is one, else a JSON array of them, in queue order.
+// flush writes everything queued, as the connection's protocol frames it
+// (see wire.frames).
 func (c *conn) flush() error {
 	items := c.q.drain()
 	if len(items) == 0 {
 		return nil
 	}
-	var frame []byte
-	if len(items) == 1 {
-		b, err := c.encode(items[0])
-		if err != nil {
-			return err
-		}
-		frame = b
-	} else {
-		var buf bytes.Buffer
-		buf.WriteByte('[')
-		n := 0
-		for _, it := range items {
-			b, err := c.encode(it)
-			if err != nil {
-				c.log.Error("websocket encode", "err", err)
-				continue
-			}
-			if n > 0 {
-				buf.WriteByte(',')
-			}
-			buf.Write(b)
-			n++
-		}
-		buf.WriteByte(']')
-		frame = buf.Bytes()
+	frames, err := c.w.frames(items)
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
-		return fmt.Errorf("write frame: %w", err)
+	for _, frame := range frames {
+		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, frame)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("write frame: %w", err)
+		}
 	}
 	return nil
-}
-
-func (c *conn) encode(it outItem) ([]byte, error) {
-	if it.msg != nil {
-		return it.msg.Encoded(c.s.encodeEvent)
-	}
-	return it.raw, nil
 }
