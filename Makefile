@@ -1,7 +1,7 @@
 # walrelay: the README's two commands are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo app test vet build sdk-test e2e deps demo-deps
+.PHONY: demo app test vet build sdk-test e2e deps demo-deps realtime-js
 
 # The chat demo: build the web app, then a throwaway Postgres with the demo
 # schema, served with the app at http://127.0.0.1:8080.
@@ -27,6 +27,7 @@ app:
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) sdk-test
+	$(MAKE) realtime-js
 	$(MAKE) e2e
 
 # The TypeScript SDK: typecheck, unit tests, and integration tests against a
@@ -39,6 +40,11 @@ vet:
 
 build:
 	$(GO) build -o bin/walrelay ./cmd/server
+
+# The Supabase Realtime adapter (docs/supabase.md) with the real, pinned
+# @supabase/realtime-js from node, against the real server and Postgres.
+realtime-js: deps
+	cd compat/realtime-js && npm ci --no-audit --no-fund && npm test
 
 # End-to-end: the chat app in headless Chromium (Debian's /usr/bin/chromium,
 # driven by playwright-core), two users, the real server and Postgres.

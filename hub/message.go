@@ -29,15 +29,32 @@ type Message struct {
 	// is then nil and Op empty.
 	Presence *Presence
 
+	enc [Encodings]encoding
+}
+
+// Encodings is how many encodings of itself a Message keeps (see
+// EncodedAs): one per wire protocol that sends it (package ws: walrelay's
+// own and Phoenix channels).
+const Encodings = 2
+
+// encoding is one cached encoding of a Message.
+type encoding struct {
 	once sync.Once
-	enc  []byte
+	b    []byte
 	err  error
 }
 
 // Encoded returns encode(m), calling encode at most once per Message: later
 // calls, from any goroutine, return the first result. The bytes returned
-// are shared and must not be modified.
+// are shared and must not be modified. It is EncodedAs(0, encode).
 func (m *Message) Encoded(encode func(*Message) ([]byte, error)) ([]byte, error) {
-	m.once.Do(func() { m.enc, m.err = encode(m) })
-	return m.enc, m.err
+	return m.EncodedAs(0, encode)
+}
+
+// EncodedAs is Encoded for encoding number slot (0 <= slot < Encodings),
+// so that each protocol computes its own form once per Message.
+func (m *Message) EncodedAs(slot int, encode func(*Message) ([]byte, error)) ([]byte, error) {
+	e := &m.enc[slot]
+	e.once.Do(func() { e.b, e.err = encode(m) })
+	return e.b, e.err
 }

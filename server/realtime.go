@@ -20,7 +20,7 @@ import (
 
 // initRealtime prepares the hub with its replay history, custom channels,
 // replication when a model is realtime (see initReplication), and the
-// WebSocket gateway at /ws.
+// WebSocket gateway at /ws (and its Supabase Realtime adapter).
 func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Decoder, st *store.Store, verifier *authz.Verifier, policy *authz.Policy) error {
 	cfg := s.cfg
 	chPolicy, err := authz.CompileChannels(cfg.BuildChannels())
@@ -52,6 +52,7 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		Membership:     s.pool,
 	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 	r.Handle("/ws", s.ws)
+	r.Handle(ws.SupabasePath, s.ws.Supabase()) // the Supabase Realtime adapter (docs/supabase.md)
 	s.hub = h
 	return nil
 }

@@ -84,9 +84,15 @@ func wireEntries(es []hub.PresenceEntry) []presenceEntry {
 // withRef adds "presence_ref":ref to meta, a compact JSON object without
 // that field (see presenceMeta).
 func withRef(meta json.RawMessage, ref string) json.RawMessage {
+	return withRefAs(presenceRefKey, meta, ref)
+}
+
+// withRefAs adds the field key (a reference field presenceMeta removes
+// from client metas) with value ref to meta.
+func withRefAs(key string, meta json.RawMessage, ref string) json.RawMessage {
 	refJSON, _ := json.Marshal(ref)
 	var b bytes.Buffer
-	b.WriteString(`{"` + presenceRefKey + `":`)
+	b.WriteString(`{"` + key + `":`)
 	b.Write(refJSON)
 	body := bytes.TrimSpace(meta)
 	if len(body) > 2 && body[0] == '{' { // non-empty object: append its fields

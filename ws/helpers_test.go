@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -95,7 +96,10 @@ func mustEnvFull(t *testing.T, cfg Config, schema *walrelay.Schema, st Store, an
 	}
 	h := hub.New(nil, hubOpts...)
 	srv := New(cfg, schema, h, st, v, p, logger)
-	hs := httptest.NewUnstartedServer(srv)
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	mux.Handle(SupabasePath, srv.Supabase())
+	hs := httptest.NewUnstartedServer(mux)
 	if prep != nil {
 		prep(hs)
 	}

@@ -15,7 +15,9 @@ const presenceRefKey = "presence_ref"
 
 // presenceMeta validates a client's presence meta: absent is {}, else a
 // JSON object of at most MaxPresenceBytes. It returns the object compacted,
-// without a presence_ref field (the server sets that one).
+// without the reference fields the server sets (presence_ref on /ws,
+// phx_ref and phx_ref_prev for Phoenix clients), so that no client can
+// pose as another's meta.
 func (c *conn) presenceMeta(raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return json.RawMessage("{}"), nil
@@ -27,7 +29,9 @@ func (c *conn) presenceMeta(raw json.RawMessage) (json.RawMessage, error) {
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
 		return nil, fmt.Errorf("%w: presence meta must be a JSON object", walrelay.ErrBadRequest)
 	}
-	delete(obj, presenceRefKey)
+	for _, k := range []string{presenceRefKey, phxRefKey, "phx_ref_prev"} {
+		delete(obj, k)
+	}
 	b, err := json.Marshal(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%w: presence meta must be a JSON object", walrelay.ErrBadRequest)

@@ -12,6 +12,8 @@ import (
 type outItem struct {
 	raw []byte
 	msg *hub.Message
+	// ph says where msg goes on a Phoenix connection (see phoenixWire).
+	ph *phxOut
 }
 
 // queue is a connection's bounded send queue. push never blocks: when the

@@ -81,13 +81,13 @@ export function freePort() {
 }
 
 /**
- * Starts a process with its output teed to artifacts/<name>.log. Returns
- * the child and a promise of its exit.
+ * Starts a process with its output teed to artifacts/<name>.log, env added
+ * to the environment. Returns the child and a promise of its exit.
  */
-function start(name, bin, args) {
+function start(name, bin, args, env = {}) {
   mkdirSync(artifacts, { recursive: true });
   const log = createWriteStream(join(artifacts, `${name}.log`), { flags: 'w' });
-  const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   const exited = new Promise((ok) =>
     child.on('exit', (code, signal) => {
@@ -157,11 +157,26 @@ export async function startPostgres(bin, { timeoutMs = 60_000 } = {}) {
  */
 export async function startDemo(bin, { databaseUrl, addr, name = 'demo', timeoutMs = 30_000 }) {
   const proc = start(name, bin, ['demo', '--database-url', databaseUrl, '--listen', addr, '--app', appDist]);
+  return whenReady(proc, { addr, name, timeoutMs });
+}
+
+/**
+ * Starts `walrelay serve --config <config>` with env added to the
+ * environment, and resolves once GET /readyz on addr answers 200. Used by
+ * the realtime-js compatibility tests (compat/realtime-js).
+ */
+export async function startServe(bin, { config, env, addr, name = 'serve', timeoutMs = 30_000 }) {
+  const proc = start(name, bin, ['serve', '--config', config], env);
+  return whenReady(proc, { addr, name, timeoutMs });
+}
+
+// whenReady resolves with proc once GET /readyz on addr answers 200.
+async function whenReady(proc, { addr, name, timeoutMs }) {
   const deadline = Date.now() + timeoutMs;
   let exited = null;
   proc.exited.then((e) => (exited = e));
   for (;;) {
-    if (exited) throw new Error(`walrelay demo exited (${exited.code ?? exited.signal}) before it was ready (see artifacts/${name}.log)`);
+    if (exited) throw new Error(`walrelay ${name} exited (${exited.code ?? exited.signal}) before it was ready (see artifacts/${name}.log)`);
     try {
       const res = await fetch(`http://${addr}/readyz`, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return proc;
@@ -170,7 +185,7 @@ export async function startDemo(bin, { databaseUrl, addr, name = 'demo', timeout
     }
     if (Date.now() > deadline) {
       await kill(proc);
-      throw new Error(`walrelay demo was not ready within ${timeoutMs} ms (see artifacts/${name}.log)`);
+      throw new Error(`walrelay ${name} was not ready within ${timeoutMs} ms (see artifacts/${name}.log)`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
