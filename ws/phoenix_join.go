@@ -124,8 +124,8 @@ func (w *phoenixWire) join(m phxMsg) error {
 		}
 		need++
 	}
-	if c.subCount()+need > c.s.cfg.MaxSubscriptions {
-		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptions)
+	if c.subCount()+need > c.s.cfg.MaxSubscriptionsPerClient {
+		return fmt.Errorf("%w: at most %d per connection", walrelay.ErrTooManySubs, c.s.cfg.MaxSubscriptionsPerClient)
 	}
 
 	// Published before subscribing: items looks the topic up for the

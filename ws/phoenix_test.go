@@ -328,7 +328,7 @@ func TestPhoenixBroadcastAndPresence(t *testing.T) {
 }
 
 func TestPhoenixTooManySubscriptions(t *testing.T) {
-	env := mustEnv(t, Config{MaxSubscriptions: 2}, nil)
+	env := mustEnv(t, Config{Limits: Limits{MaxSubscriptionsPerClient: 2}}, nil)
 	p := env.dialPhx(phxVsn2)
 	all := map[string]any{"event": "*", "schema": "public", "table": "messages"}
 	p.join("realtime:a", changes("", all, map[string]any{"event": "INSERT", "schema": "public", "table": "messages"}))
