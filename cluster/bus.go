@@ -45,6 +45,10 @@ type bus struct {
 
 	version atomic.Uint64 // of the last local presence change sent
 
+	failMu         sync.Mutex // guards the failed-send log
+	failLogged     time.Time
+	failSuppressed int
+
 	mu    sync.Mutex
 	peers map[string]*peer
 	subs  []*nats.Subscription
@@ -125,16 +129,28 @@ func (b *bus) PresenceChanged(version uint64, name string, p *hub.Presence) {
 }
 
 // send publishes v as JSON; NATS buffers it (also while reconnecting), so
-// it does not block.
+// it does not block. Failures (the reconnect buffer is full) are logged at
+// most once per sendLogInterval.
 func (b *bus) send(subject string, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
 		err = b.nc.Publish(subject, data)
 	}
-	if err != nil {
-		b.log.Warn("cluster: send to other nodes", "subject", subject, "err", err)
+	if err == nil {
+		return
 	}
+	b.failMu.Lock()
+	defer b.failMu.Unlock()
+	if now := time.Now(); now.Sub(b.failLogged) >= sendLogInterval {
+		b.log.Warn("cluster: send to other nodes failed", "subject", subject, "err", err, "suppressed", b.failSuppressed)
+		b.failLogged, b.failSuppressed = now, 0
+		return
+	}
+	b.failSuppressed++
 }
+
+// sendLogInterval bounds how often failed sends are logged.
+const sendLogInterval = 10 * time.Second
 
 func (b *bus) onPublish(m *nats.Msg) {
 	var p publishMsg
