@@ -32,3 +32,9 @@ func (c *Caller) ReadFilter(m *walrelay.Model, args *[]any) (string, error) {
 func (c *Caller) Allow(m *walrelay.Model, action string, row walrelay.Row) bool {
 	return c.p.Allow(m, Action(action), c.claims, row)
 }
+
+// Refuses reports whether the model has no rule for action, so that every
+// row is refused whoever asks (store.Refuser).
+func (c *Caller) Refuses(m *walrelay.Model, action string) bool {
+	return c.p.Rule(m, Action(action)) == nil
+}

@@ -16,7 +16,7 @@ import (
 // parameter of the pattern.
 func compileChannelRule(env *cel.Env, pattern string, a Action, src string, params []string) (*channelRule, error) {
 	fail := func(line, col int, msg string) error {
-		return fmt.Errorf("channel %q: rule %q: %d:%d: %s", pattern, a, line, col, msg)
+		return &RuleError{Channel: pattern, Action: a, Line: line, Column: col, Msg: msg}
 	}
 	failIssues := func(iss *cel.Issues) error {
 		var errs []error

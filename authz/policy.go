@@ -133,7 +133,7 @@ func newEnv(cols []*column, hasOwner bool) (*cel.Env, error) {
 
 // ruleError is a compile error at a position of a rule.
 func ruleError(m *walrelay.Model, a Action, line, col int, msg string) error {
-	return fmt.Errorf("model %s: rule %q: %d:%d: %s", m.Name, a, line, col, msg)
+	return &RuleError{Model: m.Name, Action: a, Line: line, Column: col, Msg: msg}
 }
 
 // compileRule parses, checks and plans one rule.

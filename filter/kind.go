@@ -159,3 +159,16 @@ func Orderable(c *walrelay.Column) bool {
 }
 
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// Operators returns the operators a column accepts in filters, in the
+// order of the docs (is first: every column has is.null).
+func Operators(c *walrelay.Column) []Op {
+	k := kindOf(c)
+	var out []Op
+	for _, op := range []Op{OpIs, OpEq, OpNeq, OpLt, OpLte, OpGt, OpGte, OpIn, OpLike, OpILike} {
+		if k.allows(op) {
+			out = append(out, op)
+		}
+	}
+	return out
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/openapi/openapitest"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 	"github.com/walrelay/walrelay/server"
 	schema "github.com/walrelay/walrelay/sql"
@@ -372,6 +373,7 @@ func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Hea
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
+	checkAPI(t, req, res, data)
 	var m msg
 	if len(data) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
@@ -381,6 +383,55 @@ func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Hea
 		}
 	}
 	return res.StatusCode, m, res.Header
+}
+
+// apiDocs caches each server's OpenAPI document, by base URL.
+var apiDocs sync.Map // string -> *openapitest.Document
+
+// checkAPI checks a REST call against the OpenAPI document of the server
+// that answered it (openapitest.CheckCall): every call the tests make is
+// documented and answered as documented. The document is fetched once per
+// server, and again when a call does not match it, since it follows the
+// live catalog.
+func checkAPI(t *testing.T, req *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	if !strings.HasPrefix(req.URL.Path, "/api/") || req.URL.Path == "/api/openapi.json" {
+		return
+	}
+	base := req.URL.Scheme + "://" + req.URL.Host
+	if d, ok := apiDocs.Load(base); ok && d.(*openapitest.Document).CheckCall(req, res, body) == nil {
+		return
+	}
+	doc := fetchAPIDoc(t, base)
+	apiDocs.Store(base, doc)
+	if err := doc.CheckCall(req, res, body); err != nil {
+		t.Errorf("openapi: %v", err)
+	}
+}
+
+// fetchAPIDoc reads and validates a server's OpenAPI document, with an
+// admin token for servers that need one.
+func fetchAPIDoc(t *testing.T, base string) *openapitest.Document {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/api/openapi.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token(t, map[string]any{"sub": "openapi-check", "role": "admin"}, time.Minute))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /api/openapi.json: %v", err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/openapi.json: %d %s", res.StatusCode, raw)
+	}
+	doc, err := openapitest.Parse(raw)
+	if err != nil {
+		t.Fatalf("GET /api/openapi.json: %v", err)
+	}
+	return doc
 }
 
 // num reads a JSON number field as int64.

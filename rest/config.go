@@ -1,5 +1,7 @@
 package rest
 
+import "net/http"
+
 // Defaults of the Limits fields left zero.
 const (
 	// DefaultMaxBodyBytes is the default limit of a request body.
@@ -47,4 +49,7 @@ type Config struct {
 	// TrustProxy takes anonymous callers' address from X-Forwarded-For
 	// (see package clientip).
 	TrustProxy bool
+	// OpenAPI, when set, serves the API's description at /openapi.json
+	// (behind the same authentication and rate limit as every route).
+	OpenAPI http.Handler
 }

@@ -32,8 +32,8 @@ type handler struct {
 
 // New returns the REST handler. Its routes are relative to the API root
 // (mount it at /api): GET /{path}, GET /{path}/{id}, POST /{path},
-// PATCH /{path}/{id}, DELETE /{path}/{id}. Unknown paths answer 404 with a
-// JSON error body.
+// PATCH /{path}/{id}, DELETE /{path}/{id}, and GET /openapi.json when
+// cfg.OpenAPI is set. Unknown paths answer 404 with a JSON error body.
 //
 // Every request is first authenticated with auth (the bearer token of the
 // Authorization header; 401 otherwise, see docs/authorization.md), then
@@ -61,6 +61,9 @@ func New(schema *walrelay.Schema, st *store.Store, auth Authenticator, policy Po
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, http.StatusMethodNotAllowed, "bad_request", "method "+r.Method+" is not allowed here")
 	})
+	if cfg.OpenAPI != nil {
+		r.Method(http.MethodGet, "/openapi.json", cfg.OpenAPI)
+	}
 	r.Get("/{path}", h.list)
 	r.Post("/{path}", h.write(http.StatusCreated, h.create))
 	r.Get("/{path}/{id}", h.get)

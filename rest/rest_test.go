@@ -18,6 +18,8 @@ import (
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/authz"
+	"github.com/walrelay/walrelay/openapi"
+	"github.com/walrelay/walrelay/openapi/openapitest"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
@@ -86,9 +88,23 @@ func mustAPI(t *testing.T, ddl string, models []*walrelay.Model, vcfg authz.Veri
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := rest.New(schema, store.New(pool, schema, pgjson.NewDecoder()), verifier, policy, cfg, nil)
+	dec := pgjson.NewDecoder()
+	docOpts := openapi.Options{Anonymous: vcfg.Anonymous}
+	if cfg.OpenAPI == nil {
+		cfg.OpenAPI = openapi.Handler(func() *walrelay.Schema { return schema }, dec, docOpts, nil)
+	}
+	h := rest.New(schema, store.New(pool, schema, dec), verifier, policy, cfg, nil)
+	// Every call a test makes is checked against the OpenAPI document.
+	raw, err := json.Marshal(openapi.Build(schema, dec, docOpts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapitest.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", http.StripPrefix("/api", h))
+	mux.Handle("/api/", openapitest.Middleware(t, func() *openapitest.Document { return doc }, http.StripPrefix("/api", h)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &env{url: dbURL, srv: srv}

@@ -25,7 +25,7 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 	cfg := s.cfg
 	chPolicy, err := authz.CompileChannels(cfg.BuildChannels())
 	if err != nil {
-		return fmt.Errorf("%s: channels: %w", cfg.File(), err)
+		return atConfig(cfg, err, "$.channels")
 	}
 	opts, err := s.joinCluster(ctx)
 	if err != nil {

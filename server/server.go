@@ -27,6 +27,7 @@ import (
 	"github.com/walrelay/walrelay/cluster"
 	"github.com/walrelay/walrelay/config"
 	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/openapi"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
 	"github.com/walrelay/walrelay/store"
@@ -133,7 +134,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	policy, err := authz.Compile(s.schema)
 	if err != nil {
-		return fmt.Errorf("%s: permissions: %w", cfg.File(), err)
+		return atConfig(cfg, err, "$.models")
 	}
 
 	r := chi.NewRouter()
@@ -143,6 +144,8 @@ func (s *Server) init(ctx context.Context) error {
 	r.Mount("/api", rest.New(s.schema, st, verifier, policy, rest.Config{
 		Limits:     cfg.Limits.REST,
 		TrustProxy: cfg.Server.TrustProxy,
+		OpenAPI: openapi.Handler(func() *walrelay.Schema { return s.schema }, dec,
+			openapi.Options{Anonymous: cfg.Auth.Anonymous}, s.log.With("part", "openapi")),
 	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 || len(cfg.Channels) > 0 {
@@ -171,6 +174,9 @@ func (s *Server) Addr() net.Addr { return s.listener.Addr() }
 // Pool returns the server's database pool (the demo's token endpoint uses
 // it).
 func (s *Server) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema returns the models as resolved against the database.
+func (s *Server) Schema() *walrelay.Schema { return s.schema }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -21,6 +21,19 @@ type Guard interface {
 	Allow(m *walrelay.Model, action string, row walrelay.Row) bool
 }
 
+// Refuser is implemented by a Guard that knows before any SQL runs that it
+// refuses an action on every row (the model has no rule for it). The store
+// then answers ErrForbidden without touching the table, so a database role
+// without write grants still gets a 403, not a database error.
+type Refuser interface {
+	Refuses(m *walrelay.Model, action string) bool
+}
+
+func refuses(g Guard, m *walrelay.Model, action string) bool {
+	r, ok := g.(Refuser)
+	return ok && r.Refuses(m, action)
+}
+
 // AllowAll is the Guard of trusted callers and tests: it reads every row
 // and may write every row.
 var AllowAll Guard = allowAll{}

@@ -27,6 +27,9 @@ func (s *Store) Create(ctx context.Context, g Guard, m *walrelay.Model, data map
 	if err != nil {
 		return nil, err
 	}
+	if refuses(g, m, "create") {
+		return nil, fmt.Errorf("create %s: %w: may not create this %s", m.Name, walrelay.ErrForbidden, m.Name)
+	}
 	var sql string
 	if len(sets) == 0 {
 		sql = "insert into " + tableIdent(m) + " default values"
@@ -74,6 +77,9 @@ func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id strin
 	if err != nil {
 		return nil, err
 	}
+	if refuses(g, m, "update") {
+		return nil, fmt.Errorf("update %s: %w: may not update this %s", m.Name, walrelay.ErrForbidden, m.Name)
+	}
 	var row walrelay.Row
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := s.lockRow(ctx, tx, g, m, id)
@@ -119,6 +125,9 @@ func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id strin
 func (s *Store) Delete(ctx context.Context, g Guard, m *walrelay.Model, id string) error {
 	if g == nil {
 		return errNilGuard
+	}
+	if refuses(g, m, "delete") {
+		return fmt.Errorf("delete %s: %w: may not delete this %s", m.Name, walrelay.ErrForbidden, m.Name)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := s.lockRow(ctx, tx, g, m, id)

@@ -1,6 +1,7 @@
 // Command server is walrelay: it serves REST and live WebSocket updates for
 // the Postgres tables named in walrelay.yaml.
 //
+//	server init  [--database-url URL]       write a first walrelay.yaml from the database's tables
 //	server serve [--config walrelay.yaml]   serve (config also from WALRELAY_CONFIG)
 //	server check [--config walrelay.yaml]   check the config against the database and exit
 //	server demo  [--listen :8080]           throwaway Postgres + demo chat schema, then serve
@@ -33,8 +34,9 @@ func main() {
 const usage = `usage: server <command> [flags]
 
 commands:
+  init      read the database's tables and write a commented walrelay.yaml (init -h for flags)
   serve     serve the config in --config or $WALRELAY_CONFIG (default walrelay.yaml)
-  check     check the config against the database, then exit
+  check     check the config against the database, print what it exposes, then exit
   demo      start a throwaway Postgres with the demo chat schema and serve it
   postgres  start a throwaway Postgres with the demo schema, print its URL, wait
   gen ts    write TypeScript types for the models: gen ts [--config walrelay.yaml] [--out file.ts]
@@ -49,9 +51,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr)
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], log, false)
+		return serve(ctx, args[1:], log)
+	case "init":
+		return initConfig(ctx, args[1:], os.Stdin, stdout)
 	case "check":
-		return serve(ctx, args[1:], log, true)
+		return check(ctx, args[1:], stdout, log)
 	case "demo":
 		return demo(ctx, args[1:], stdout, log)
 	case "postgres":

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/walrelay/walrelay/server"
 )
 
-func serve(ctx context.Context, args []string, log *slog.Logger, checkOnly bool) error {
+func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	def := os.Getenv("WALRELAY_CONFIG")
 	if def == "" {
@@ -25,17 +24,9 @@ func serve(ctx context.Context, args []string, log *slog.Logger, checkOnly bool)
 	if err != nil {
 		return err
 	}
-	var opts []server.Option
-	if checkOnly {
-		opts = append(opts, server.CheckOnly())
-	}
-	srv, err := server.New(ctx, cfg, log, opts...)
+	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
-	}
-	if checkOnly {
-		fmt.Printf("%s: ok\n", *path)
-		return srv.Close()
 	}
 	return srv.Run(ctx)
 }
