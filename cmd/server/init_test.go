@@ -167,7 +167,7 @@ func TestInitCheckServe(t *testing.T) {
 			t.Error("serve did not stop")
 		}
 	}()
-	addr := waitFor(t, done, &logs, regexp.MustCompile(`msg="walrelay serving" addr=(\S+)`))
+	addr := waitOutput(t, done, &logs, regexp.MustCompile(`msg="walrelay serving" addr=(\S+)`))
 	base := "http://" + addr
 
 	alice, bob := signToken(t, "alice"), signToken(t, "bob")
@@ -263,9 +263,9 @@ func TestInitCheckServe(t *testing.T) {
 	}
 }
 
-// waitFor polls buf until re matches, failing when the command ends or
+// waitOutput polls buf until re matches, failing when the command ends or
 // 60s pass; it returns the first group.
-func waitFor(t *testing.T, done <-chan error, buf *syncBuffer, re *regexp.Regexp) string {
+func waitOutput(t *testing.T, done <-chan error, buf *syncBuffer, re *regexp.Regexp) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
