@@ -141,62 +141,41 @@ func (b builder) model(m *walrelay.Model, paths, schemas map[string]any) {
 		return map[string]any{"required": true, "content": jsonContent(ref(schema))}
 	}
 	base := "/api/" + m.Path
-	paths[base] = map[string]any{
-		"get": map[string]any{
-			"operationId": "list" + m.Name,
-			"summary":     "List " + m.Name + " rows the caller may read",
-			"description": "Filters use PostgREST syntax (col=op.value, see docs/filters.md); several are ANDed. Pages are keyset pages, stable under concurrent writes." + denied("read"),
-			"tags":        []any{m.Name},
-			"parameters":  b.listParams(m, cols),
-			"responses": b.responses(map[string]any{
-				"200": map[string]any{"description": "A page of rows.", "headers": cursor, "content": jsonContent(ref(m.Name + "List"))},
-			}, 400, 401, 429, 500, 503),
-		},
-		"post": map[string]any{
-			"operationId": "create" + m.Name,
-			"summary":     "Create a " + m.Name,
-			"description": "The create rule is checked on the row as it would be stored; nothing is written when it denies." + denied("create"),
-			"tags":        []any{m.Name},
-			"requestBody": body(m.Name + "Create"),
-			"responses": b.responses(map[string]any{
-				"201": map[string]any{"description": "The created row, as stored (defaults filled).", "content": row},
-			}, 400, 401, 403, 409, 413, 422, 429, 500, 503),
-		},
+	op := func(id, summary, description string, ok map[string]any, errs ...int) map[string]any {
+		return map[string]any{
+			"operationId": id + m.Name, "summary": summary, "description": description,
+			"tags": []any{m.Name}, "responses": b.responses(ok, errs...),
+		}
 	}
+	list := op("list", "List "+m.Name+" rows the caller may read",
+		"Filters use PostgREST syntax (col=op.value, see docs/filters.md); several are ANDed. Pages are keyset pages, stable under concurrent writes."+denied("read"),
+		map[string]any{"200": map[string]any{"description": "A page of rows.", "headers": cursor, "content": jsonContent(ref(m.Name + "List"))}},
+		400, 401, 429, 500, 503)
+	list["parameters"] = b.listParams(m, cols)
+	create := op("create", "Create a "+m.Name,
+		"The create rule is checked on the row as it would be stored; nothing is written when it denies."+denied("create"),
+		map[string]any{"201": map[string]any{"description": "The created row, as stored (defaults filled).", "content": row}},
+		400, 401, 403, 409, 413, 422, 429, 500, 503)
+	create["requestBody"] = body(m.Name + "Create")
+	update := op("update", "Update one "+m.Name,
+		"The update rule is checked on the row before and after the change."+denied("update"),
+		map[string]any{"200": map[string]any{"description": "The updated row.", "content": row}},
+		400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
+	update["requestBody"] = body(m.Name + "Update")
+	paths[base] = map[string]any{"get": list, "post": create}
 	paths[base+"/{id}"] = map[string]any{
 		"parameters": []any{map[string]any{
 			"name": "id", "in": "path", "required": true,
 			"description": fmt.Sprintf("Primary key (%s, %s).", m.PrimaryKey, typeName(m, m.PrimaryKey)),
 			"schema":      map[string]any{"type": "string"},
 		}},
-		"get": map[string]any{
-			"operationId": "get" + m.Name,
-			"summary":     "Get one " + m.Name,
-			"description": "404 when the row does not exist or the caller may not read it." + denied("read"),
-			"tags":        []any{m.Name},
-			"responses": b.responses(map[string]any{
-				"200": map[string]any{"description": "The row.", "headers": cursor, "content": row},
-			}, 400, 401, 404, 429, 500, 503),
-		},
-		"patch": map[string]any{
-			"operationId": "update" + m.Name,
-			"summary":     "Update one " + m.Name,
-			"description": "The update rule is checked on the row before and after the change." + denied("update"),
-			"tags":        []any{m.Name},
-			"requestBody": body(m.Name + "Update"),
-			"responses": b.responses(map[string]any{
-				"200": map[string]any{"description": "The updated row.", "content": row},
-			}, 400, 401, 403, 404, 409, 413, 422, 429, 500, 503),
-		},
-		"delete": map[string]any{
-			"operationId": "delete" + m.Name,
-			"summary":     "Delete one " + m.Name,
-			"description": "The delete rule is checked on the row." + denied("delete"),
-			"tags":        []any{m.Name},
-			"responses": b.responses(map[string]any{
-				"204": map[string]any{"description": "Deleted."},
-			}, 400, 401, 403, 404, 409, 429, 500, 503),
-		},
+		"get": op("get", "Get one "+m.Name, "404 when the row does not exist or the caller may not read it."+denied("read"),
+			map[string]any{"200": map[string]any{"description": "The row.", "headers": cursor, "content": row}},
+			400, 401, 404, 429, 500, 503),
+		"patch": update,
+		"delete": op("delete", "Delete one "+m.Name, "The delete rule is checked on the row."+denied("delete"),
+			map[string]any{"204": map[string]any{"description": "Deleted."}},
+			400, 401, 403, 404, 409, 429, 500, 503),
 	}
 }
 

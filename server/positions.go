@@ -3,6 +3,9 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/walrelay/walrelay"
 
 	"github.com/walrelay/walrelay/authz"
 	"github.com/walrelay/walrelay/config"
@@ -41,4 +44,21 @@ func leaves(err error) []error {
 		return nil
 	}
 	return []error{err}
+}
+
+// ModelPos returns the config position of a problem err (from
+// store.LoadModels) with model m: the line of its owner or of its hide list
+// when err is about that column, else the line of its table.
+func ModelPos(cfg *config.Config, m *walrelay.Model, err error) string {
+	at := "$.models." + m.Name
+	msg := err.Error()
+	if m.Owner != "" && strings.Contains(msg, fmt.Sprintf("owner column %q", m.Owner)) {
+		return cfg.Pos(at + ".owner")
+	}
+	for _, h := range m.Hide {
+		if strings.Contains(msg, fmt.Sprintf("hidden column %q", h)) {
+			return cfg.Pos(at + ".hide")
+		}
+	}
+	return cfg.Pos(at + ".table")
 }

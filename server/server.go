@@ -110,7 +110,7 @@ func (s *Server) init(ctx context.Context) error {
 	var errs []error
 	for _, m := range models {
 		if err := store.LoadModels(ctx, s.pool, []*walrelay.Model{m}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Pos("$.models."+m.Name), err))
+			errs = append(errs, fmt.Errorf("%s: %w", ModelPos(cfg, m, err), err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

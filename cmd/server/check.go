@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/walrelay/walrelay/config"
@@ -21,11 +20,7 @@ import (
 // none.
 func check(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	def := os.Getenv("WALRELAY_CONFIG")
-	if def == "" {
-		def = "walrelay.yaml"
-	}
-	path := fs.String("config", def, "config file (env WALRELAY_CONFIG)")
+	path := configFlag(fs)
 	quiet := fs.Bool("quiet", false, "print only problems")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/walrelay/walrelay/pgembed"
@@ -110,17 +109,7 @@ func TestDemoShowsInsertLive(t *testing.T) {
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	ws, _, err := websocket.Dial(wctx, "ws://"+addr+"/ws?token="+tok.Token, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	if err := ws.Write(wctx, websocket.MessageText, []byte(`{"type":"subscribe","ref":"1","channel":"Message:list"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, data, err := ws.Read(wctx); err != nil || !strings.Contains(string(data), `"subscribed"`) {
-		t.Fatalf("subscribe: %s %v", data, err)
-	}
+	ws := subscribeWS(wctx, t, addr, tok.Token, "Message:list")
 
 	conn, err := pgx.Connect(wctx, pgURL)
 	if err != nil {

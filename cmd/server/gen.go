@@ -13,6 +13,7 @@ import (
 
 	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/server"
 	"github.com/walrelay/walrelay/store"
 	"github.com/walrelay/walrelay/tsgen"
 )
@@ -33,11 +34,7 @@ func gen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("gen ts", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	def := os.Getenv("WALRELAY_CONFIG")
-	if def == "" {
-		def = "walrelay.yaml"
-	}
-	path := fs.String("config", def, "config file (env WALRELAY_CONFIG)")
+	path := configFlag(fs)
 	out := fs.String("out", "", "write to this file instead of stdout")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -77,7 +74,7 @@ func generateTS(ctx context.Context, cfg *config.Config) ([]byte, error) {
 	var errs []error
 	for _, m := range models {
 		if err := store.LoadModels(ctx, conn, []*walrelay.Model{m}); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cfg.Pos("$.models."+m.Name), err))
+			errs = append(errs, fmt.Errorf("%s: %w", server.ModelPos(cfg, m, err), err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 
@@ -212,17 +211,7 @@ func TestInitCheckServe(t *testing.T) {
 
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	ws, _, err := websocket.Dial(wctx, "ws://"+addr+"/ws?token="+alice, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	if err := ws.Write(wctx, websocket.MessageText, []byte(`{"type":"subscribe","ref":"1","channel":"Message:list"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, data, err := ws.Read(wctx); err != nil || !strings.Contains(string(data), `"subscribed"`) {
-		t.Fatalf("subscribe: %s %v", data, err)
-	}
+	ws := subscribeWS(wctx, t, addr, alice, "Message:list")
 	writer, err := pgx.Connect(wctx, adminURL)
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,7 @@ import (
 
 func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	def := os.Getenv("WALRELAY_CONFIG")
-	if def == "" {
-		def = "walrelay.yaml"
-	}
-	path := fs.String("config", def, "config file (env WALRELAY_CONFIG)")
+	path := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,4 +25,14 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// configFlag defines --config: the config file, by default
+// $WALRELAY_CONFIG or else walrelay.yaml.
+func configFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("WALRELAY_CONFIG")
+	if def == "" {
+		def = "walrelay.yaml"
+	}
+	return fs.String("config", def, "config file (env WALRELAY_CONFIG)")
 }
