@@ -83,10 +83,10 @@ func renderModel(w func(string, ...any), m *Model) {
 		if why == "" {
 			why = "chosen"
 		}
-		w("    subscribe: [list, item]          # live: %s:list and %s:item:{id} (%s)", m.Name, m.Name, why)
+		w("%s", commented("    subscribe: [list, item]", fmt.Sprintf("live: %s:list and %s:item:{id} (%s)", m.Name, m.Name, why)))
 	}
 	if m.Owner != "" {
-		w("    owner: %s%s# isOwner: row.%s is the token's sub", m.Owner, pad(m.Owner, 27), m.Owner)
+		w("%s", commented("    owner: "+m.Owner, fmt.Sprintf("isOwner: row.%s is the token's sub", m.Owner)))
 	} else if m.OwnerNote != "" {
 		w("    # no owner: %s", m.OwnerNote)
 	}
@@ -111,12 +111,12 @@ func renderModel(w func(string, ...any), m *Model) {
 	w("      # update: %s", change)
 	w("      # delete: %s", change)
 	if len(m.Hide) > 0 {
-		w("    hide: [%s]%s# never sent to clients, not filterable", strings.Join(m.Hide, ", "), pad(strings.Join(m.Hide, ", "), 21))
+		w("%s", commented("    hide: ["+strings.Join(m.Hide, ", ")+"]", "never sent to clients, not filterable"))
 	}
 }
 
-// pad returns the spaces that line a comment up after s in a column of
-// width n (at least one).
-func pad(s string, n int) string {
-	return strings.Repeat(" ", max(n-len(s), 1))
+// commented returns line with comment lined up in the config's comment
+// column.
+func commented(line, comment string) string {
+	return line + strings.Repeat(" ", max(39-len(line), 1)) + "# " + comment
 }
