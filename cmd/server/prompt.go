@@ -42,10 +42,10 @@ func (p *prompter) run(models []*scaffold.Model, db, path string) (bool, error) 
 	fmt.Fprintf(p.out, "walrelay init: %d tables in %s\n\n", len(models), db)
 	tw := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\ttable\tmodel\towner\tlooks live")
-	var usable []*scaffold.Model
+	var usable, skipped []*scaffold.Model
 	for _, m := range models {
 		if m.Skip != "" {
-			fmt.Fprintf(tw, "  -\t%s\t(cannot be a model: %s)\t\t\n", m.Table.Qualified(), m.Skip)
+			skipped = append(skipped, m)
 			continue
 		}
 		usable = append(usable, m)
@@ -59,6 +59,9 @@ func (p *prompter) run(models []*scaffold.Model, db, path string) (bool, error) 
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", len(usable), m.Table.Qualified(), m.Name, owner, live)
 	}
 	tw.Flush()
+	for _, m := range skipped { // outside the table: the reasons are long
+		fmt.Fprintf(p.out, "  -  %s (cannot be a model: %s)\n", m.Table.Qualified(), m.Skip)
+	}
 	if len(usable) == 0 {
 		fmt.Fprintln(p.out, "\nNo table can be a model; the config will have none.")
 	} else {
