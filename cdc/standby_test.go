@@ -49,7 +49,7 @@ func TestSecondConsumerStandsByAndTakesOver(t *testing.T) {
 	ra.stop(t)
 	start := time.Now()
 	eventually(t, "second consumer streaming", rb.c.Streaming)
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("takeover took %v", d)
 	}
 	if b.started.Load() != 1 {
