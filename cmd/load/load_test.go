@@ -3,79 +3,110 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
+	"encoding/json"
+	"fmt"
 	"os"
-	"regexp"
-	"strings"
+	"path/filepath"
 	"testing"
+	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/walrelay/walrelay/config"
+	"github.com/walrelay/walrelay/pgembed"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
-	"github.com/walrelay/walrelay/server"
-	schema "github.com/walrelay/walrelay/sql"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// A short run against the demo schema delivers every row to every client
-// and reports it.
-func TestLoadReportsEveryDelivery(t *testing.T) {
-	url := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, url, schema.Demo)
-	const secret = "load-test-secret-0123456789abcdefghij"
-	cfg, err := config.Parse("demo.yaml", schema.DemoConfig, func(k string) (string, bool) {
-		switch k {
-		case "DATABASE_URL":
-			return url, true
-		case "LISTEN":
-			return "127.0.0.1:0", true
-		case "JWT_SECRET":
-			return secret, true
+// TestMain doubles as the server child: the tool starts its own binary
+// again to run the server (see serveChild), and under test that binary is
+// the test binary.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		if err := serveChild(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "load server:", err)
+			os.Exit(1)
 		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatal(err)
+		os.Exit(0)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	os.Exit(pgtest.Main(m))
+}
 
+// smoke runs a short scenario and returns its report. Smoke runs check
+// correctness only (the report's checks), never timing.
+func smoke(t *testing.T, args ...string) *report {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	var out bytes.Buffer
-	err = run(context.Background(), []string{"--url", "http://" + srv.Addr().String(), "--database-url", url,
-		"--secret", secret, "--clients", "20", "--rate", "50", "--duration", "1s"}, &out)
-	if err != nil {
-		t.Fatalf("load: %v\n%s", err, out.String())
-	}
+	err := run(ctx, append(args, "--json", path, "--drain", "60s"), &out)
 	t.Log(out.String())
-	m := regexp.MustCompile(`rows (\d+), events expected (\d+), delivered (\d+), lost 0, clients closed early 0`).FindStringSubmatch(out.String())
-	if m == nil || m[1] == "0" || m[2] != m[3] {
-		t.Fatalf("report = %q, want every row delivered to every client", out.String())
+	if err != nil {
+		t.Fatalf("load %v: %v", args, err)
 	}
-	if !strings.Contains(out.String(), "latency p50") {
-		t.Fatalf("no latency in report %q", out.String())
-	}
-	conn, err := pgx.Connect(context.Background(), url)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), "select count(*) from messages where body like 'load %'").Scan(&n); err != nil || n == 0 {
-		t.Fatalf("no load rows written: %d %v", n, err)
+	var r report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// exact fails unless every expected delivery arrived exactly once, in
+// order, to the client that may read it, without hidden columns.
+func exact(t *testing.T, r *report, clients int) {
+	t.Helper()
+	c := r.Checks
+	if !r.OK || c.Expected == 0 || c.Delivered != c.Expected || c.Lost != 0 || c.Duplicates != 0 || c.OutOfOrder != 0 ||
+		c.Foreign != 0 || c.HiddenLeaks != 0 || c.Unreadable != 0 || c.Errors != 0 || c.Closed != 0 || c.Subscribed != clients {
+		t.Fatalf("checks = %+v, want every expected delivery once, in order, and nothing else", c)
+	}
+}
+
+func TestChatSmoke(t *testing.T) {
+	args := []string{"chat", "--clients", "30", "--rooms", "5", "--rate", "100", "--writers", "3",
+		"--duration", "1s", "--warmup", "0s", "--slot", "load_chat"}
+	if _, err := pgembed.FindBinDir(); err != nil {
+		// No local binaries to start a cluster with: use the harness's.
+		args = append(args, "--database-url", pgtest.MustDatabase(t))
+	}
+	r := smoke(t, args...)
+	exact(t, r, 30)
+	if r.Changes == 0 || r.Latency.Count == 0 || !r.CPU.Known || r.ServerPeakRSS == 0 {
+		t.Fatalf("report lacks figures: %+v", r)
+	}
+}
+
+func TestFanoutSmoke(t *testing.T) {
+	r := smoke(t, "fanout", "--database-url", pgtest.MustDatabase(t), "--clients", "40", "--rate", "40",
+		"--duration", "1s", "--warmup", "0s", "--slot", "load_fanout")
+	exact(t, r, 40)
+	if r.Checks.Expected != 40*r.Changes {
+		t.Fatalf("expected %d deliveries for %d rows to 40 clients", r.Checks.Expected, r.Changes)
+	}
+}
+
+func TestPerUserSmoke(t *testing.T) {
+	r := smoke(t, "per-user", "--database-url", pgtest.MustDatabase(t), "--clients", "40", "--rate", "200",
+		"--writers", "4", "--duration", "1s", "--warmup", "0s", "--slot", "load_peruser")
+	exact(t, r, 40)
+	if r.Checks.Expected != r.Changes {
+		t.Fatalf("expected %d deliveries for %d rows, one owner each", r.Checks.Expected, r.Changes)
+	}
+}
+
+func TestIngestSmoke(t *testing.T) {
+	r := smoke(t, "ingest", "--database-url", pgtest.MustDatabase(t), "--rows", "1000", "--slot", "load_ingest")
+	exact(t, r, 1)
+	if g := r.Ingest; g == nil || g.Rows != 1000 || g.RecvS <= 0 || g.Ratio <= 0 {
+		t.Fatalf("ingest figures = %+v", r.Ingest)
+	}
+}
+
+func TestIdleSmoke(t *testing.T) {
+	r := smoke(t, "idle", "--database-url", pgtest.MustDatabase(t), "--clients", "40", "--duration", "500ms",
+		"--slot", "load_idle")
+	if !r.OK || r.Checks.Subscribed != 40 || r.Checks.Closed != 0 || r.Idle == nil || r.Idle.RSSAfter == 0 {
+		t.Fatalf("idle report = %+v %+v", r.Checks, r.Idle)
 	}
 }

@@ -1,18 +1,29 @@
-// Command load measures walrelay's delivery under load: it opens many
-// WebSocket clients, subscribes each to a model channel, inserts rows at a
-// fixed rate over a separate database connection, and reports how many
-// events arrived and how long they took from INSERT to delivery.
+// Command load measures walrelay under load, one scenario per command:
 //
-//	load --url http://127.0.0.1:8080 --database-url postgres://... \
-//	     --clients 1000 --rate 200 --duration 30s
+//	go run ./cmd/load chat       # 1,000 clients in 100 rooms, 1,000 inserts/s
+//	go run ./cmd/load fanout     # 10,000 clients on one channel, 25 inserts/s
+//	go run ./cmd/load per-user   # 10,000 users, row.user_id == auth.sub, 5,000 inserts/s
+//	go run ./cmd/load ingest     # one 200,000-row COPY to one subscriber, vs pg_recvlogical
+//	go run ./cmd/load idle       # 10,000 idle subscribed connections: memory per connection
 //
-// It runs against the demo schema (`server demo` or `server postgres` +
-// `serve`): rows go into messages (room 1, which every demo user reads),
-// each carrying its send time in the body; each client has its own subject
-// (load-N) and a token signed by --secret, so the server's per-user limit is
-// not hit (raise limits.max_connections_per_ip for more than 200 clients).
-// Every loop is bounded by --duration, and it only talks to the addresses it
-// is given.
+// By default each run starts a throwaway Postgres (package pgembed) and the
+// walrelay server as a child process (this binary again, so the server's
+// CPU and memory are its own in /proc), with the scenario's config (print
+// it with `load config <scenario>`). --database-url uses a running
+// Postgres instead (the tool creates schema walrelay_load there and drops
+// the slots it made at the end); --url a running server configured so
+// (give --server-pid for its CPU and memory).
+//
+// Writers are separate pgx connections, each row one transaction stamped
+// by Postgres with clock_timestamp(); latency is that stamp to the
+// client's receipt. Every client checks every delivery: each event once,
+// in commit order (its cursor follows the previous one), only rows it may
+// read, never the hidden column; and at the end that it got every row it
+// should have. The run prints a table and writes the figures as JSON
+// (--json), with the load average, the CPU seconds of the server, Postgres,
+// the tool itself and the rest of the machine, and the server's peak RSS.
+// --cpuprofile, --memprofile and --mutexprofile profile the server over
+// the measurement window. The exit status is 1 when a check failed.
 package main
 
 import (
@@ -23,10 +34,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
+	if os.Getenv(childEnv) != "" {
+		if err := serveChild(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "load server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
@@ -36,32 +55,93 @@ func main() {
 	}
 }
 
-// run parses flags, runs one load test and prints its report to out.
+// errChecks is returned when a run finished but its checks failed.
+var errChecks = errors.New("delivery checks failed")
+
+// defaultSecret signs the clients' tokens and is the server's JWT secret.
+const defaultSecret = "walrelay-load-secret-0123456789abcdef"
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: load <scenario> [flags]   |   load config <scenario>")
+	fmt.Fprintln(w, "scenarios:")
+	for _, sc := range scenarios {
+		fmt.Fprintf(w, "  %-9s %s\n", sc.name, sc.about)
+	}
+	fmt.Fprintln(w, "flags (load <scenario> -h): sizes default to the scenario's")
+}
+
+// run runs one scenario (or `config`), printing to out.
 func run(ctx context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		usage(out)
+		return flag.ErrHelp
+	}
+	if args[0] == "config" {
+		if len(args) != 2 || scenarioByName(args[1]) == nil {
+			usage(out)
+			return flag.ErrHelp
+		}
+		fmt.Fprint(out, configYAML("${DATABASE_URL}", "${JWT_SECRET:-"+defaultSecret+"}", "walrelay_load", scenarioByName(args[1]).readRule))
+		return nil
+	}
+	sc := scenarioByName(args[0])
+	if sc == nil {
+		usage(out)
+		return fmt.Errorf("unknown scenario %q", args[0])
+	}
+	fs := flag.NewFlagSet("load "+sc.name, flag.ContinueOnError)
+	fs.SetOutput(out)
 	var o options
-	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "walrelay base URL")
-	fs.StringVar(&o.dbURL, "database-url", os.Getenv("DATABASE_URL"), "database the writes go to (env DATABASE_URL)")
-	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", "walrelay-demo-secret-not-for-production"), "HS256 secret that signs the clients' tokens (env JWT_SECRET)")
-	fs.IntVar(&o.clients, "clients", 100, "WebSocket clients")
-	fs.Float64Var(&o.rate, "rate", 100, "rows inserted per second")
-	fs.DurationVar(&o.duration, "duration", 10*o.second(), "how long to insert")
-	fs.StringVar(&o.channel, "channel", "Message:list", "channel every client subscribes to")
-	fs.StringVar(&o.filter, "filter", "room_id=eq.1", "subscription filter")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.url, "url", "", "a running walrelay server (default: start one)")
+	fs.StringVar(&o.dbURL, "database-url", "", "a running Postgres with wal_level=logical (default: start one)")
+	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", defaultSecret), "HS256 secret of the clients' tokens (env JWT_SECRET)")
+	fs.StringVar(&o.slot, "slot", "walrelay_load", "the server's slot and publication, made by the server the tool starts")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server given with --url, for its CPU and memory")
+	fs.IntVar(&o.clients, "clients", 0, "WebSocket clients")
+	fs.IntVar(&o.rooms, "rooms", 0, "rooms (chat)")
+	fs.IntVar(&o.writers, "writers", 0, "writer connections")
+	fs.Float64Var(&o.rate, "rate", 0, "inserts per second, in total")
+	fs.DurationVar(&o.duration, "duration", 0, "measurement window (idle: how long to hold the connections)")
+	fs.DurationVar(&o.warmup, "warmup", -1, "writing before the window starts")
+	fs.IntVar(&o.rows, "rows", 0, "rows in the COPY (ingest)")
+	fs.IntVar(&o.dialParallel, "dial-parallel", 32, "connections opened at a time")
+	fs.DurationVar(&o.drainLimit, "drain", 15e9, "after writing, how long to wait without progress for the last deliveries")
+	fs.StringVar(&o.jsonPath, "json", "", "write the report as JSON here (default load-<scenario>.json; - for none)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "server CPU profile of the window (server started by the tool)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "server allocation profile at the window's end (and <file>.start at its start)")
+	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "server mutex contention profile of the window")
+	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if o.dbURL == "" {
-		return errors.New("--database-url (or DATABASE_URL) is required")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.clients < 1 || o.rate <= 0 || o.duration <= 0 {
-		return errors.New("--clients, --rate and --duration must be positive")
-	}
-	rep, err := measure(ctx, o)
-	if err != nil {
+	o = o.withDefaults(sc.defaults)
+	if err := o.check(); err != nil {
 		return err
 	}
-	rep.print(out)
+	if o.jsonPath == "" {
+		o.jsonPath = "load-" + sc.name + ".json"
+	}
+	r := newReport(sc.name, o.params())
+	fmt.Fprintf(out, "walrelay load: %s: %s\n", sc.name, sc.about)
+	if err := sc.run(ctx, &o, sc, r); err != nil {
+		return err
+	}
+	r.LoadAvg[1] = loadAvg()
+	if o.url == "" {
+		r.Profiles = o.profiles()
+	}
+	r.print(out)
+	if o.jsonPath != "-" {
+		if err := r.writeJSON(o.jsonPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %-26s %s\n", "json", o.jsonPath)
+	}
+	if !r.OK {
+		return errChecks
+	}
 	return nil
 }
 

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// idleFigures are the idle scenario's memory figures.
+type idleFigures struct {
+	RSSBefore      int64   `json:"rss_before_bytes"`
+	RSSAfter       int64   `json:"rss_after_bytes"`
+	PerConnKB      float64 `json:"rss_per_connection_kb"`
+	HeapPerConnKB  float64 `json:"heap_per_connection_kb"`
+	StackPerConnKB float64 `json:"stack_per_connection_kb"`
+}
+
+// runIdle connects and subscribes every client, holds the connections
+// for the duration, and reports the server's memory per connection: the
+// growth of its RSS (and of its Go heap and stacks, from /metrics) over
+// the number of connections.
+func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
+	e, err := startEnv(ctx, o, sc.readRule)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	g := &idleFigures{}
+	before := goMemory(e.serverURL)
+	if e.serverPID != 0 {
+		g.RSSBefore, _, _ = procMem(e.serverPID)
+	}
+	from := e.cpuSnap()
+	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	if err := f.waitSubscribed(ctx, time.Minute+time.Duration(o.clients)*5*time.Millisecond); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(o.duration):
+	}
+	to := e.cpuSnap()
+	after := goMemory(e.serverURL)
+	if e.serverPID != 0 {
+		g.RSSAfter, _, _ = procMem(e.serverPID)
+	}
+	f.close()
+	n := float64(o.clients)
+	g.PerConnKB = float64(g.RSSAfter-g.RSSBefore) / n / 1024
+	g.HeapPerConnKB = (after["go_memstats_heap_inuse_bytes"] - before["go_memstats_heap_inuse_bytes"]) / n / 1024
+	g.StackPerConnKB = (after["go_memstats_stack_inuse_bytes"] - before["go_memstats_stack_inuse_bytes"]) / n / 1024
+	r.Idle = g
+	r.Clients = len(f.clients)
+	r.Checks = f.tally(func(*client) int64 { return 0 })
+	r.CPU = cpuBetween(from, to, e.serverPID != 0, r.Machine.CPUs)
+	r.finishServer(e)
+	r.OK = r.Checks.ok() && r.Checks.Subscribed == o.clients
+	return e.stopServer()
+}
+
+// goMemory scrapes the Go memory gauges from the server's /metrics.
+func goMemory(serverURL string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(serverURL + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if ok && strings.HasPrefix(name, "go_memstats_") {
+			if v, err := strconv.ParseFloat(val, 64); err == nil {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
