@@ -261,11 +261,13 @@ func (f *fleet) waitSubscribed(ctx context.Context, limit time.Duration) error {
 	}
 }
 
-// drain waits until every client has received want(c) events, or limit
-// has passed since the last progress, or ctx ends.
-func (f *fleet) drain(ctx context.Context, want func(*client) int64, limit time.Duration) {
+// drain waits until every client has received want(c) events, or idle
+// has passed since the last progress, or limit in all, or ctx ends. What
+// has not arrived by then counts as lost.
+func (f *fleet) drain(ctx context.Context, want func(*client) int64, idle, limit time.Duration) {
 	var lastTotal int64 = -1
 	progress := time.Now()
+	end := progress.Add(limit)
 	for {
 		done, total := true, int64(0)
 		for _, c := range f.clients {
@@ -281,7 +283,7 @@ func (f *fleet) drain(ctx context.Context, want func(*client) int64, limit time.
 		if total != lastTotal {
 			lastTotal, progress = total, time.Now()
 		}
-		if time.Since(progress) > limit {
+		if time.Since(progress) > idle || time.Now().After(end) {
 			return
 		}
 		select {

@@ -98,7 +98,7 @@ func runIngest(ctx context.Context, o *options, sc *scenario, r *report) error {
 		return fmt.Errorf("wal position: %w", err)
 	}
 	want := func(*client) int64 { return n }
-	f.drain(ctx, want, o.drainLimit)
+	f.drain(ctx, want, o.drainIdle, o.drainMax)
 	to := e.cpuSnap()
 	e.signal(sysProfileStop)
 	r.SlotLag = slotLag(ctx, e.dbURL, e.slot)

@@ -34,8 +34,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -105,11 +107,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.warmup, "warmup", -1, "writing before the window starts")
 	fs.IntVar(&o.rows, "rows", 0, "rows in the COPY (ingest)")
 	fs.IntVar(&o.dialParallel, "dial-parallel", 32, "connections opened at a time")
-	fs.DurationVar(&o.drainLimit, "drain", 15e9, "after writing, how long to wait without progress for the last deliveries")
+	fs.DurationVar(&o.drainIdle, "drain", 15*time.Second, "after writing, how long to wait without progress for the last deliveries")
+	fs.DurationVar(&o.drainMax, "drain-max", 2*time.Minute, "after writing, how long to wait for the last deliveries in all (later ones count as lost)")
 	fs.StringVar(&o.jsonPath, "json", "", "write the report as JSON here (default load-<scenario>.json; - for none)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "server CPU profile of the window (server started by the tool)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "server allocation profile at the window's end (and <file>.start at its start)")
 	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "server mutex contention profile of the window")
+	fs.StringVar(&o.toolProfile, "toolprofile", "", "CPU profile of the load tool itself, for the whole run")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -122,6 +126,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if o.jsonPath == "" {
 		o.jsonPath = "load-" + sc.name + ".json"
+	}
+	if o.toolProfile != "" {
+		f, err := os.Create(o.toolProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	r := newReport(sc.name, o.params())
 	fmt.Fprintf(out, "walrelay load: %s: %s\n", sc.name, sc.about)

@@ -32,6 +32,9 @@ type report struct {
 	DeliveriesPerSec float64   `json:"deliveries_per_s"`
 	Latency          latencies `json:"latency"`
 	WriterLagMaxMS   float64   `json:"writer_lag_max_ms"`
+	// LastAfterS is how long after the writers stopped the last delivery
+	// arrived: the backlog the server had at the end.
+	LastAfterS float64 `json:"last_delivery_after_writes_s"`
 
 	CPU           cpuUse `json:"cpu"`
 	ServerPeakRSS int64  `json:"server_peak_rss_bytes,omitempty"`
@@ -164,6 +167,7 @@ func (r *report) print(w io.Writer) {
 		row("latency (commit→receive)", "p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)",
 			r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max, r.Latency.Count)
 		row("writer lag", "max %.1f ms behind schedule", r.WriterLagMaxMS)
+		row("last delivery", "%.2f s after the writers stopped", r.LastAfterS)
 	}
 	row("deliveries checked", "expected %d, delivered %d, lost %d, duplicates %d, out of order %d",
 		c.Expected, c.Delivered, c.Lost, c.Duplicates, c.OutOfOrder)

@@ -20,10 +20,11 @@ type options struct {
 	duration, warmup        time.Duration
 	rows                    int
 	dialParallel            int
-	drainLimit              time.Duration
+	drainIdle, drainMax     time.Duration
 
 	jsonPath                             string
 	cpuProfile, memProfile, mutexProfile string
+	toolProfile                          string
 }
 
 // scenario is one of the tool's load shapes.
@@ -193,10 +194,15 @@ func runStream(ctx context.Context, o *options, sc *scenario, r *report) error {
 	}
 	from, to := <-snaps, <-snaps
 	want := func(c *client) int64 { return w.perKey[c.spec.keyIdx] }
-	f.drain(ctx, want, o.drainLimit)
+	f.drain(ctx, want, o.drainIdle, o.drainMax)
 	r.SlotLag = slotLag(ctx, e.dbURL, e.slot)
 	f.close()
 
+	var last int64
+	for _, c := range f.clients {
+		last = max(last, c.lastRecvUS)
+	}
+	r.LastAfterS = max(0, time.UnixMicro(last).Sub(plan.end).Seconds())
 	r.Clients = len(f.clients)
 	r.Checks = f.tally(want)
 	r.Window = to.at.Sub(from.at).Seconds()
