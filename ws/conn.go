@@ -23,6 +23,8 @@ type conn struct {
 	cancel context.CancelFunc
 	q      *queue
 	w      wire // the protocol spoken
+	// frameBuf is the write loop's buffer for batched frames.
+	frameBuf []byte
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only

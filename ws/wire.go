@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/coder/websocket"
@@ -85,23 +84,11 @@ func (w walrelayWire) frames(items []outItem) ([][]byte, error) {
 		}
 		return [][]byte{b}, nil
 	}
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	n := 0
-	for _, it := range items {
-		b, err := c.encode(it)
-		if err != nil {
-			c.log.Error("websocket encode", "err", err)
-			continue
-		}
-		if n > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(b)
-		n++
+	frame := appendFrame(c.frameBuf[:0], items, c.encode, func(err error) { c.log.Error("websocket encode", "err", err) })
+	if cap(frame) <= maxKeptFrame {
+		c.frameBuf = frame
 	}
-	buf.WriteByte(']')
-	return [][]byte{buf.Bytes()}, nil
+	return [][]byte{frame}, nil
 }
 
 func (w walrelayWire) revoked(channel, _ string) {

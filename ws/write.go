@@ -105,3 +105,28 @@ func (c *conn) flush() error {
 	}
 	return nil
 }
+
+// maxKeptFrame is the largest frame buffer a connection keeps for the next
+// batch; a bigger one (a burst) is left to the garbage collector, so idle
+// connections do not hold large buffers.
+const maxKeptFrame = 16 << 10
+
+// appendFrame appends to buf a JSON array of the items' encodings, in
+// order. An item that fails to encode is left out and reported to bad.
+func appendFrame(buf []byte, items []outItem, encode func(outItem) ([]byte, error), bad func(error)) []byte {
+	buf = append(buf, '[')
+	n := 0
+	for _, it := range items {
+		b, err := encode(it)
+		if err != nil {
+			bad(err)
+			continue
+		}
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, b...)
+		n++
+	}
+	return append(buf, ']')
+}
