@@ -75,6 +75,7 @@ type Consumer struct {
 	confirmed   atomic.Uint64 // last position reported to the server
 	epoch       atomic.Uint32
 	retainedWAL atomic.Int64
+	decoded     atomic.Uint64 // events decoded and handed to the sink
 	delivered   walrelay.LSN // end of the last transaction handed on; owned by Run
 }
 
@@ -104,6 +105,10 @@ func (c *Consumer) Confirmed() walrelay.LSN { return walrelay.LSN(c.confirmed.Lo
 // Epoch returns the slot's current epoch (see Setup), or 0 before Run has
 // read it. It changes, after Sink.Reset, when the slot is recreated.
 func (c *Consumer) Epoch() uint32 { return c.epoch.Load() }
+
+// Decoded returns how many change events (rows of realtime tables, and
+// messages) the consumer has decoded and handed to the sink.
+func (c *Consumer) Decoded() uint64 { return c.decoded.Load() }
 
 // RetainedWALBytes returns the WAL the slot kept at the last check
 // (pg_current_wal_lsn() - restart_lsn), measured every

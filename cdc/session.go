@@ -219,6 +219,7 @@ func (s *stream) deliver(ctx context.Context, ct *committed) error {
 		if err := s.c.sink.Deliver(ctx, tx); err != nil {
 			return fmt.Errorf("deliver txn %d at %s: %w", tx.XID, tx.CommitLSN, err)
 		}
+		s.c.decoded.Add(uint64(len(tx.Events)))
 		if tx.More && !time.Now().Before(s.nextStatus) {
 			// Keep the server informed during a long hand-over.
 			if err := s.sendStatus(); err != nil {

@@ -71,11 +71,46 @@ func TestWALChangesReachSubscriber(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, name := range []string{"walrelay_replication_streaming 1", "walrelay_slot_retained_wal_bytes", "walrelay_subscriptions 1"} {
+	for _, name := range []string{"walrelay_replication_streaming 1", "walrelay_slot_retained_wal_bytes", "walrelay_subscriptions 1",
+		"walrelay_connections 1", "walrelay_events_dropped_total 0", "walrelay_send_queue_messages 0",
+		"walrelay_send_queue_max_messages 0"} {
 		if !strings.Contains(string(metrics), name) {
 			t.Errorf("/metrics lacks %q", name)
 		}
 	}
+	// The three events were decoded and written, each with its latency.
+	// The counters move just after the write, so wait for them.
+	for _, name := range []string{"walrelay_changes_decoded_total 3", "walrelay_events_delivered_total 3",
+		"walrelay_commit_to_send_seconds_count 3"} {
+		waitMetric(t, ts.URL, name)
+	}
+}
+
+// waitMetric waits, up to 10 s, until /metrics has the line want
+// ("name value").
+func waitMetric(t *testing.T, base, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		name, _, _ := strings.Cut(want, " ")
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if line == want {
+				return
+			}
+			if strings.HasPrefix(line, name+" ") {
+				last = line
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+	t.Fatalf("/metrics: want %q, have %q", want, last)
 }
 
 // A REST create is not broadcast by REST but reaches :list through the WAL.

@@ -10,12 +10,26 @@ import (
 	"github.com/walrelay/walrelay/cdc"
 	"github.com/walrelay/walrelay/cluster"
 	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/ws"
 )
 
-// metricsHandler serves Prometheus metrics at /metrics: the Go runtime, and
-// for realtime servers the replication stream's state. Values are read when
-// scraped; nothing is counted on the event path.
-func metricsHandler(consumer *cdc.Consumer, h *hub.Hub, node *cluster.Node) http.Handler {
+// newSendLatency is the histogram of the time from a row event's commit to
+// its write to a client's socket.
+func newSendLatency() prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "walrelay_commit_to_send_seconds",
+		Help:    "Time from a row event's commit (its transaction's commit timestamp) to its write to a WebSocket, per delivery.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+}
+
+// metricsHandler serves Prometheus metrics at /metrics: the Go runtime,
+// for realtime servers the replication stream's state, the changes
+// decoded, the gateway's connections, deliveries and send queues and the
+// commit-to-send latency (sendLatency, observed by the gateway), and the
+// cluster node's state. Counters on the event path are atomics; the rest
+// is read when scraped.
+func metricsHandler(consumer *cdc.Consumer, h *hub.Hub, node *cluster.Node, gw *ws.Server, sendLatency prometheus.Histogram) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if consumer != nil {
@@ -37,7 +51,38 @@ func metricsHandler(consumer *cdc.Consumer, h *hub.Hub, node *cluster.Node) http
 				Name: "walrelay_slot_confirmed_lsn",
 				Help: "Last position confirmed to the slot, as a byte offset.",
 			}, func() float64 { return float64(consumer.Confirmed()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "walrelay_changes_decoded_total",
+				Help: "Change events (rows of realtime tables, emitted messages) decoded from the WAL and handed to the hub.",
+			}, func() float64 { return float64(consumer.Decoded()) }),
 		)
+	}
+	if gw != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "walrelay_connections",
+				Help: "Open WebSocket connections.",
+			}, func() float64 { return float64(gw.Stats().Connections) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "walrelay_events_delivered_total",
+				Help: "Event, custom-channel and presence messages written to WebSockets.",
+			}, func() float64 { return float64(gw.Stats().Delivered) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "walrelay_events_dropped_total",
+				Help: "Messages not written: a send queue overflowed (4408), the connection had ended or its token had expired.",
+			}, func() float64 { return float64(gw.Stats().Dropped) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "walrelay_send_queue_messages",
+				Help: "Messages waiting in all connections' send queues.",
+			}, func() float64 { n, _ := gw.QueueDepth(); return float64(n) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "walrelay_send_queue_max_messages",
+				Help: "Messages waiting in the deepest send queue.",
+			}, func() float64 { _, n := gw.QueueDepth(); return float64(n) }),
+		)
+		if sendLatency != nil {
+			reg.MustRegister(sendLatency)
+		}
 	}
 	if h != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

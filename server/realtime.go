@@ -44,7 +44,9 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		}
 		s.log.Warn("no realtime model: custom channels work, but messages emitted from SQL need a replication stream, which starts only with at least one realtime model")
 	}
+	s.sendLatency = newSendLatency()
 	s.ws = ws.New(ws.Config{
+		SendLatency:    s.sendLatency,
 		Limits:         cfg.Limits.WS,
 		OriginPatterns: cfg.Server.AllowedOrigins,
 		TrustProxy:     cfg.Server.TrustProxy,

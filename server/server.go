@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/walrelay/walrelay"
@@ -51,6 +52,8 @@ type Server struct {
 	hub      *hub.Hub      // nil when nothing is realtime
 	node     *cluster.Node // nil without a cluster section
 	check    bool          // CheckOnly: no setup, no listener
+	// sendLatency is the gateway's commit-to-send histogram, for /metrics.
+	sendLatency prometheus.Histogram
 }
 
 // Option changes how New builds a Server.
@@ -153,7 +156,7 @@ func (s *Server) init(ctx context.Context) error {
 			return err
 		}
 	}
-	r.Handle("/metrics", metricsHandler(s.consumer, s.hub, s.node))
+	r.Handle("/metrics", metricsHandler(s.consumer, s.hub, s.node, s.ws, s.sendLatency))
 	s.handler = r
 	s.router = r
 

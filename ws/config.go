@@ -52,6 +52,10 @@ type Config struct {
 	// MembershipTimeout bounds one subscribe_sql query; past it the
 	// subscription fails with internal.
 	MembershipTimeout time.Duration
+	// SendLatency, when set, observes each row event's time from its
+	// commit (the transaction's commit timestamp) to its write to the
+	// socket, in seconds.
+	SendLatency Observer
 }
 
 func (c Config) withDefaults() Config {

@@ -62,9 +62,11 @@ type conn struct {
 func newConn(s *Server, wc *websocket.Conn, log *slog.Logger, proto func(*conn) wire) *conn {
 	wc.SetReadLimit(s.cfg.MaxMessageBytes)
 	ctx, cancel := context.WithCancel(context.Background())
+	q := newQueue(s.cfg.SendQueue)
+	q.dropped = s.countDropped
 	c := &conn{
 		s: s, ws: wc, log: log, ctx: ctx, cancel: cancel,
-		q:          newQueue(s.cfg.SendQueue),
+		q:          q,
 		subs:       map[string]*subscription{},
 		limiter:    newBucket(s.cfg.MessagesPerSecond),
 		custom:     map[string]*customSub{},
@@ -120,6 +122,7 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 func (c *conn) Receive(ds []hub.Delivery) {
 	if c.expired(time.Now()) {
 		c.closeWith(closeUnauthorized, "token expired")
+		c.s.counts.dropped.Add(uint64(len(ds)))
 		return
 	}
 	items := c.w.items(ds)

@@ -30,6 +30,8 @@ type queue struct {
 	grown  chan struct{} // closed at the next drain or close; nil if none asked
 	notify chan struct{} // has a value when items were added
 	over   chan struct{} // closed on overflow
+	// dropped, when set, is told of what the queue drops.
+	dropped func([]outItem)
 }
 
 func newQueue(max int) *queue {
@@ -38,15 +40,19 @@ func newQueue(max int) *queue {
 
 // push appends items all or none. It reports false when this push
 // overflowed the queue (the queue is then full for good and later pushes
-// are dropped, reporting true).
+// are dropped, reporting true). What the queue drops, it hands to
+// dropped, if set (with the lock held).
 func (q *queue) push(items ...outItem) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.full || q.closed {
+		q.drop(items)
 		return true
 	}
 	if len(q.items)+len(items) > q.max {
 		q.full = true
+		q.drop(q.items)
+		q.drop(items)
 		q.items = nil
 		close(q.over)
 		q.wake()
@@ -59,6 +65,19 @@ func (q *queue) push(items ...outItem) bool {
 	default:
 	}
 	return true
+}
+
+func (q *queue) drop(items []outItem) {
+	if q.dropped != nil && len(items) > 0 {
+		q.dropped(items)
+	}
+}
+
+// len returns the number of items queued.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
 }
 
 // drain takes everything queued, and wakes whoever waits for room.
@@ -92,6 +111,7 @@ func (q *queue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
+	q.drop(q.items)
 	q.items = nil
 	q.wake()
 }

@@ -48,6 +48,7 @@ type Server struct {
 	limits  *connLimits
 	logger  *slog.Logger
 	ruleLog *ruleLog
+	counts  counters
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}

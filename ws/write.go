@@ -100,9 +100,11 @@ func (c *conn) flush() error {
 		err := c.ws.Write(ctx, websocket.MessageText, frame)
 		cancel()
 		if err != nil {
+			c.s.countDropped(items)
 			return fmt.Errorf("write frame: %w", err)
 		}
 	}
+	c.s.sent(items, time.Now())
 	return nil
 }
 
