@@ -22,9 +22,24 @@ type value struct {
 
 // num is a number with Postgres's special values: NaN sorts above
 // everything and equals itself; the infinities bound the finite numbers.
+// A finite number is r, or i when isInt (integers, the common case, are
+// compared without allocating; r may then be nil).
 type num struct {
-	cls int8 // -1 -Infinity, 0 finite, 1 +Infinity, 2 NaN
-	r   *big.Rat
+	cls   int8 // -1 -Infinity, 0 finite, 1 +Infinity, 2 NaN
+	r     *big.Rat
+	i     int64
+	isInt bool
+}
+
+// intNum is the finite integer i.
+func intNum(i int64) num { return num{i: i, isInt: true} }
+
+// rat returns n's finite value as a big.Rat.
+func (n num) rat() *big.Rat {
+	if n.isInt {
+		return new(big.Rat).SetInt64(n.i)
+	}
+	return n.r
 }
 
 // tval is a point in time (or a time of day) with infinities.
@@ -47,21 +62,21 @@ func parseOperand(ci colInfo, s string) (value, string, error) {
 	switch ci.kind {
 	case kInt:
 		bits := map[uint32]int{oidInt2: 16, oidInt4: 32, oidInt8: 64}[ci.oid]
-		var r big.Rat
+		var i int64
 		if ci.oid == oidOID {
 			u, err := strconv.ParseUint(s, 10, 32)
 			if err != nil {
 				return value{}, "", fmt.Errorf("%q is not a valid %s", s, ci.cast)
 			}
-			r.SetUint64(u)
+			i = int64(u)
 		} else {
-			i, err := strconv.ParseInt(s, 10, bits)
+			n, err := strconv.ParseInt(s, 10, bits)
 			if err != nil {
 				return value{}, "", fmt.Errorf("%q is not a valid %s", s, ci.cast)
 			}
-			r.SetInt64(i)
+			i = n
 		}
-		return value{n: num{r: &r}}, s, nil
+		return value{n: intNum(i)}, s, nil
 	case kFloat:
 		n, err := parseFloat(s, floatBits(ci.oid))
 		if err != nil {
@@ -168,13 +183,13 @@ func floatBits(oid uint32) int {
 func numOf(ci colInfo, v any) (num, error) {
 	switch x := v.(type) {
 	case int64:
-		return num{r: new(big.Rat).SetInt64(x)}, nil
+		return intNum(x), nil
 	case int:
-		return num{r: new(big.Rat).SetInt64(int64(x))}, nil
+		return intNum(int64(x)), nil
 	case int32:
-		return num{r: new(big.Rat).SetInt64(int64(x))}, nil
+		return intNum(int64(x)), nil
 	case uint32:
-		return num{r: new(big.Rat).SetUint64(uint64(x))}, nil
+		return intNum(int64(x)), nil
 	case float64:
 		return floatNum(x, floatBits(ci.oid)), nil
 	case float32:
@@ -259,7 +274,20 @@ func cmpNum(a, b num) int {
 	if a.cls != 0 || b.cls != 0 {
 		return cmpInt(int(a.cls), int(b.cls))
 	}
-	return a.r.Cmp(b.r)
+	if a.isInt && b.isInt {
+		return cmpInt64(a.i, b.i)
+	}
+	return a.rat().Cmp(b.rat())
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func cmpInt(a, b int) int {

@@ -109,7 +109,8 @@ func (x *modelIndex) routeSet(a *audience, ch walrelay.Channel, ev *walrelay.Eve
 	}
 	var m *Message
 	a.readers(indexed, keys, n, func(s *Subscription) {
-		if !s.Access.reads(row, key, indexed) || !matches(s.Filter, row) {
+		// The filter first: it is cheap, and the rule may be CEL.
+		if !matches(s.Filter, row) || !s.Access.reads(row, key, indexed) {
 			return
 		}
 		if m == nil {
@@ -132,8 +133,11 @@ func (x *modelIndex) routeSet(a *audience, ch walrelay.Channel, ev *walrelay.Eve
 // new row s may not read is not sent at all, since s may never have been
 // allowed to learn the row's id.
 func viewOp(ev *walrelay.Event, s *Subscription, newKey, oldKey string, indexed bool) (walrelay.Op, bool) {
+	// The filter is checked before the read access: it is cheap, and
+	// the access may evaluate a CEL rule. (Both must hold; only the cost
+	// differs.)
 	inView := func(row walrelay.Row, key string) bool {
-		return s.Access.reads(row, key, indexed) && matches(s.Filter, row)
+		return row != nil && matches(s.Filter, row) && s.Access.reads(row, key, indexed)
 	}
 	switch ev.Op {
 	case walrelay.OpCreated:
