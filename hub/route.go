@@ -76,7 +76,7 @@ func (x *modelIndex) routeList(ev *walrelay.Event, b *batch) {
 			keys[n], n = oldKey, n+1
 		}
 	}
-	x.list.readers(indexed, keys, n, func(s *Subscription) {
+	x.list.readers(indexed, keys, [2]walrelay.Row{ev.New, ev.Old}, n, func(s *Subscription) {
 		if op, ok := viewOp(ev, s, newKey, oldKey, indexed); ok {
 			add(s, op)
 		}
@@ -108,7 +108,7 @@ func (x *modelIndex) routeSet(a *audience, ch walrelay.Channel, ev *walrelay.Eve
 		keys[0], n = key, 1
 	}
 	var m *Message
-	a.readers(indexed, keys, n, func(s *Subscription) {
+	a.readers(indexed, keys, [2]walrelay.Row{row}, n, func(s *Subscription) {
 		// The filter first: it is cheap, and the rule may be CEL.
 		if !matches(s.Filter, row) || !s.Access.reads(row, key, indexed) {
 			return

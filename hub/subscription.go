@@ -10,6 +10,23 @@ type Matcher interface {
 	Match(row walrelay.Row) bool
 }
 
+// KeyedMatcher is a Matcher that requires one column to equal one value
+// (e.g. the filter room_id=eq.5), so that the hub can index :list and
+// other subscriptions by that value and route an event only to those whose
+// value it carries. *filter.Filter implements it. The hub still calls
+// Match on every candidate.
+type KeyedMatcher interface {
+	Matcher
+	// EqualityKey returns the column and the key of the value it must
+	// equal; ok is false when the matcher has no such requirement.
+	EqualityKey() (col, key string, ok bool)
+	// ValueKey returns the key of a row's value of that column (nil for a
+	// missing or NULL one), in EqualityKey's form: a row Match accepts
+	// always has EqualityKey's key. ok false means the key cannot be told;
+	// the hub then considers every subscription keyed on the column.
+	ValueKey(v any) (key string, ok bool)
+}
+
 // Receiver is the owner of subscriptions, typically one client connection.
 // The hub calls its methods from the Deliver goroutine (or, for replays and
 // Reset, from the goroutine calling Resume or Reset; for custom channels,
