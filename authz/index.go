@@ -122,7 +122,7 @@ func (r *Rule) SubscriberKey(claims Claims) (key string, all, none bool) {
 		if !ok {
 			return "", false, true
 		}
-		v = types.DefaultTypeAdapter.NativeToValue(sub)
+		v = ownerKey(ip.col, sub)
 	} else {
 		v = ip.key.eval(claims)
 	}

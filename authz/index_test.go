@@ -69,7 +69,8 @@ func TestSubscriberKey(t *testing.T) {
 func TestSubscriberKeyMatchesAllow(t *testing.T) {
 	m := testModel("author_id", map[string]string{"read": "isOwner || isAdmin"})
 	m2 := testModel("", map[string]string{"read": "auth.room == row.room_id || auth.sub == 'bob'"})
-	for _, mm := range []*walrelay.Model{m, m2} {
+	m3 := testModel("room_id", map[string]string{"read": "isOwner || isAdmin"}) // an integer owner column
+	for _, mm := range []*walrelay.Model{m, m2, m3} {
 		p := mustPolicy(t, mm)
 		rule := p.Rule(mm, ActionRead)
 		col, ok := rule.Index()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -311,5 +312,26 @@ func (r *Rule) isOwner(claims Claims, row walrelay.Row) ref.Val {
 	if !ok || r.owner == nil {
 		return types.False
 	}
-	return r.owner.get(row).Equal(types.DefaultTypeAdapter.NativeToValue(sub))
+	return r.owner.get(row).Equal(ownerKey(r.owner, sub))
+}
+
+// ownerKey is auth.sub as isOwner compares it with the owner column: the
+// string itself, or, for an integer owner column, the integer the string
+// spells in canonical decimal ("42", not "042" or "+42"), so that tables
+// keyed by integer user ids work. A sub that spells no integer stays a
+// string and never equals an integer column. The CEL, SQL and index
+// paths all take the owner's value from here.
+// A sub that is not a string (a token with a numeric sub) is compared as
+// the value it is.
+func ownerKey(owner *column, sub any) ref.Val {
+	s, ok := sub.(string)
+	if !ok {
+		return types.DefaultTypeAdapter.NativeToValue(sub)
+	}
+	if owner != nil && owner.kind == kindInt {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && strconv.FormatInt(n, 10) == s {
+			return types.Int(n)
+		}
+	}
+	return types.String(s)
 }

@@ -147,3 +147,15 @@ func TestStrip(t *testing.T) {
 		t.Errorf("Strip = %v", got)
 	}
 }
+
+// An integer owner column is owned by the sub that spells its value.
+func TestIsOwnerIntegerColumn(t *testing.T) {
+	m := testModel("room_id", map[string]string{"read": "isOwner"})
+	p := mustPolicy(t, m)
+	row := walrelay.Row{"id": int64(1), "room_id": int64(5), "body": "x"}
+	for sub, want := range map[any]bool{"5": true, "05": false, "+5": false, "5.0": false, "6": false, "alice": false, int64(5): true, 5.0: true} {
+		if got := p.Allow(m, ActionRead, Claims{"sub": sub}, row); got != want {
+			t.Errorf("sub %#v: Allow = %v, want %v", sub, got, want)
+		}
+	}
+}

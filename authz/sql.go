@@ -153,7 +153,7 @@ func (n ownerNode) emit(e *emitter) frag {
 	if !ok {
 		return fFalse
 	}
-	return emitCmp(e, operators.Equals, n.col, types.DefaultTypeAdapter.NativeToValue(sub))
+	return emitCmp(e, operators.Equals, n.col, ownerKey(n.col, sub))
 }
 
 func (n cmpNode) emit(e *emitter) frag { return emitCmp(e, n.op, n.col, n.v.eval(e.claims)) }

@@ -108,8 +108,12 @@ func TestReadSQLMatchesAllow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	for _, rule := range readRules {
-		m := testModel("author_id", map[string]string{"read": rule})
+	for _, rule := range append(readRules, "intOwner:isOwner", "intOwner:isOwner || row.published") {
+		owner := "author_id"
+		if r, ok := strings.CutPrefix(rule, "intOwner:"); ok {
+			owner, rule = "room_id", r // an integer owner column: auth.sub "5" owns room 5
+		}
+		m := testModel(owner, map[string]string{"read": rule})
 		p := mustPolicy(t, m)
 		for range 25 {
 			claims := randomClaims(r)

@@ -26,6 +26,7 @@ func TestSuggest(t *testing.T) {
 		table("public", "activities", []string{"id"}, "id bigint", "owner_id uuid", "created_at", "updated_at"),
 		table("public", "accounts", []string{"id"}, "id", "password_hash", "api_key", "last_ip_address inet"),
 		table("public", "orders", []string{"id"}, "id bigint", "user_id bigint"),
+		table("public", "payments", []string{"id"}, "id bigint", "owner_id jsonb"),
 		table("audit", "events", []string{"id"}, "id bigint"),
 		table("public", "events", []string{"id"}, "id bigint"),
 		table("public", "room_members", []string{"room_id", "user_id"}, "room_id bigint", "user_id"),
@@ -39,7 +40,8 @@ func TestSuggest(t *testing.T) {
 		{"ChatMessage", "chat_messages", "author_id", "its name contains message", "", nil},
 		{"Activity", "activities", "owner_id", "it has created_at and updated_at", "", nil},
 		{"Account", "accounts", "", "", "", []string{"password_hash", "api_key", "last_ip_address"}},
-		{"Order", "orders", "", "", "", nil},
+		{"Order", "orders", "user_id", "", "", nil}, // integer ids: isOwner reads the sub "42" as 42
+		{"Payment", "payments", "", "", "", nil},
 		{"AuditEvent", "audit_events", "", "its name contains event", "", nil},
 		{"Event", "events", "", "its name contains event", "", nil},
 		{"RoomMember", "room_members", "user_id", "", "its primary key has 2 columns (room_id, user_id); walrelay needs a single-column key", nil},
@@ -55,8 +57,8 @@ func TestSuggest(t *testing.T) {
 			t.Errorf("%s: selected %v realtime %v", m.Table.Qualified(), m.Selected, m.Realtime)
 		}
 	}
-	if !strings.Contains(ms[3].OwnerNote, "user_id is bigint") {
-		t.Errorf("orders: owner note %q: an integer user_id cannot match the token's sub", ms[3].OwnerNote)
+	if !strings.Contains(ms[4].OwnerNote, "owner_id is jsonb") {
+		t.Errorf("payments: owner note %q: a jsonb owner_id cannot match the token's sub", ms[4].OwnerNote)
 	}
 }
 

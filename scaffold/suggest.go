@@ -39,8 +39,9 @@ var liveWords = []string{"message", "chat", "notification", "event", "comment"}
 // secretRe matches column names that should never leave the server.
 var secretRe = regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key|salt|ip_address)`)
 
-// ownerTypes are the column types isOwner can match: auth.sub is a string.
-var ownerTypes = []string{"text", "uuid", "name", "citext"}
+// ownerTypes are the column types isOwner can match: auth.sub is a string,
+// which an integer owner column compares as the integer it spells.
+var ownerTypes = []string{"text", "uuid", "name", "citext", "smallint", "integer", "bigint"}
 
 // Suggest makes one suggestion per table, every usable table selected and
 // the live-looking ones realtime.
@@ -75,7 +76,7 @@ func Suggest(tables []Table) []*Model {
 				continue
 			}
 			if !slices.Contains(ownerTypes, col.Type) && !strings.HasPrefix(col.Type, "character varying") {
-				m.OwnerNote = fmt.Sprintf("%s is %s, and isOwner compares it with the token's sub, a string", c, col.Type)
+				m.OwnerNote = fmt.Sprintf("%s is %s, and isOwner compares it with the token's sub, a string or an integer", c, col.Type)
 				continue
 			}
 			m.Owner = c
