@@ -39,9 +39,12 @@ func (h *Hub) Reset(epoch uint32) {
 	defer h.mu.Unlock()
 	h.epoch.Store(epoch)
 	h.hist = map[string]*history{}
-	h.pending = nil
+	h.endPending()
 	h.resetting = true
 	h.base = historyBase{covered: walrelay.Cursor{LSN: math.MaxUint64, Seq: maxSeq}, droppedMax: math.MaxUint64}
+	for _, cu := range h.catching {
+		h.endCatchup(cu)
+	}
 	var subs []*Subscription
 	for _, x := range h.models {
 		subs = append(subs, x.all()...)

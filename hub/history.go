@@ -157,7 +157,7 @@ func (h *Hub) commit(model string, lsn walrelay.LSN, xid uint64, at time.Time, e
 // chunk: the models it touched cannot replay across it. Called by Deliver.
 func (h *Hub) abandonPending() {
 	p := h.pending
-	h.pending = nil
+	h.endPending()
 	xid := h.extendXid(p.xid)
 	for model := range p.byModel {
 		h.commit(model, p.lsn, xid, h.now(), nil, true)

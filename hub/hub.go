@@ -113,8 +113,8 @@ type Hub struct {
 	// resume points. Deliver holds it for reading while it routes a
 	// transaction (or one chunk), calls the Receivers, records history and
 	// moves pos; it is the only one to write history under the read lock.
-	// Subscribe, Resume, Unsubscribe, Retained and Reset hold it for
-	// writing, so a subscription sees either all or none of a transaction,
+	// Subscribe, Resume, Unsubscribe, Retained, Reset and the replays in
+	// progress (catchup) hold it for writing, so a subscription sees either all or none of a transaction,
 	// its cursor is exactly the position before the transactions it
 	// receives, and nothing arrives after Unsubscribe returns.
 	mu     sync.RWMutex
@@ -130,6 +130,14 @@ type Hub struct {
 	// transactions. Written by Deliver under the read lock; read by
 	// writers.
 	pending *pendingTxn
+	// byReceiver holds each Receiver's model subscriptions; catching the
+	// Receivers' replays in progress (see catchup).
+	byReceiver map[Receiver]subSet
+	catching   map[Receiver]*catchup
+	// pendingDone, when not nil, is closed when the chunked transaction
+	// in progress ends (replays wait for it, see catchup). Made by
+	// writers; closed and cleared by Deliver under the read lock.
+	pendingDone chan struct{}
 	// resetting is set by Reset until the next transaction arrives.
 	resetting bool
 
@@ -159,7 +167,7 @@ func New(logger *slog.Logger, opts ...Option) *Hub {
 	h := &Hub{
 		logger: logger, maxEvents: DefaultMaxEvents, maxAge: DefaultMaxAge, chunkWait: DefaultChunkWait,
 		maxDropped: DefaultMaxDroppedXids, now: time.Now,
-		models: map[string]*modelIndex{}, readIndex: map[string]RowKeyFunc{}, hist: map[string]*history{},
+		models: map[string]*modelIndex{}, byReceiver: map[Receiver]subSet{}, catching: map[Receiver]*catchup{}, readIndex: map[string]RowKeyFunc{}, hist: map[string]*history{},
 		custom: map[string]*customChan{}, remote: map[string]map[string]*CustomSub{},
 		// Until SetStart, nothing before the start is known: snapshot
 		// cursors cannot be proven exact.
@@ -328,7 +336,7 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 		return nil
 	}
 	last := h.lastSeq(events)
-	h.pending = nil
+	h.endPending()
 	// Updated under the read lock: Deliver is the only writer of pos, and
 	// Subscribe (write lock) never sees a half-routed transaction.
 	h.pos.Store(&walrelay.Cursor{LSN: txn.CommitLSN, Seq: max(0, last)})
@@ -356,7 +364,7 @@ type batch struct {
 }
 
 func (b *batch) add(s *Subscription, m *Message) {
-	if !s.wants(m.Event) {
+	if s.catchup != nil || !s.wants(m.Event) {
 		return
 	}
 	b.addTo(s.receiver, Delivery{Sub: s, Msg: m})

@@ -20,14 +20,21 @@ import (
 //     of the model that is not in the history is visible in the snapshot
 //     (those evicted, and those committed before the hub started, whose
 //     xids are below the startXmax given to SetStart);
-//   - a chunked transaction in progress must be covered by the cursor, and
-//     the replay must fit in r's room (Receiver.Room).
+//   - a chunked transaction in progress must be covered by the cursor.
 //
 // When exact, the history's events after the cursor that the subscription
 // would have received (channel kind, filter, read access, view
 // transitions, as live) are replayed to r, and later events the client
-// already has are dropped; replay and registration happen under the lock
-// that excludes Deliver, so there is no gap and no overlap at the seam.
+// already has are dropped. A replay that fits in half of r's room
+// (Receiver.Room) is handed on at once, under the lock that excludes
+// Deliver; a bigger one is handed on in parts as r makes room, and until
+// it has caught up with the history none of r's model subscriptions
+// receives anything live: their events come from the history too, merged
+// in commit order (see catchup). So there is no gap and no overlap at the
+// seam either way, and r's events keep their commit order. If the history
+// is evicted past where a replay in progress got to, r is sent Resync
+// (reason "cursor_expired") for that subscription, which then continues
+// live.
 // When not exact the subscription starts at the current position and the
 // caller must tell the client to resync.
 //
@@ -43,30 +50,26 @@ func (h *Hub) Resume(r Receiver, old *Subscription, ch walrelay.Channel, f Match
 	defer h.mu.Unlock()
 	idx := h.index(ch.Model)
 	if old != nil {
-		idx.remove(old)
+		h.unregister(idx, old)
 	}
 	exact := true
-	var replay []Delivery
 	if since != nil {
 		c := *since
 		c.Xip = slices.Clone(c.Xip)
 		exact = h.canResume(ch.Model, c)
 		if exact {
 			s.since = &c
-			replay = h.replay(idx, s)
-			// Room for the replay and the subscribed (and resync) reply.
-			if n, _ := r.Room(); len(replay)+2 > n {
-				exact, replay, s.since = false, nil, nil
-			}
 		}
 	}
 	if h.pending != nil {
 		s.skipLSN = h.pending.lsn
 	}
-	idx.add(s)
+	h.register(idx, s)
 	announce(h.startCursor(), exact)
-	if len(replay) > 0 {
-		r.Receive(replay)
+	if s.since != nil {
+		h.startReplay(s)
+	} else {
+		h.joinCatchup(s)
 	}
 	return s
 }
@@ -80,6 +83,13 @@ func (h *Hub) canResume(model string, c walrelay.Cursor) bool {
 	if p := h.pending; p != nil && !covers(c, p.lsn, maxSeq, p.xid) {
 		return false
 	}
+	return h.historyReaches(model, c)
+}
+
+// historyReaches reports whether model's history holds every event after
+// cursor c (of the hub's epoch) that is not still to come. Called with mu
+// held.
+func (h *Hub) historyReaches(model string, c walrelay.Cursor) bool {
 	hs := h.hist[model]
 	if hs == nil {
 		hs = &history{historyBase: h.base}
@@ -99,31 +109,6 @@ func (h *Hub) canResume(model string, c walrelay.Cursor) bool {
 		}
 	}
 	return true
-}
-
-// replay returns the history's deliveries for s (whose since is set), in
-// commit order. Called with mu held for writing.
-func (h *Hub) replay(x *modelIndex, s *Subscription) []Delivery {
-	hs := h.hist[s.Channel.Model]
-	if hs == nil {
-		return nil
-	}
-	epoch := h.epoch.Load()
-	var out []Delivery
-	for _, t := range hs.txns {
-		if !s.since.Snapshot && t.lsn < s.since.LSN {
-			continue
-		}
-		for _, ev := range t.events {
-			if !s.wants(ev) {
-				continue
-			}
-			if op, ok := x.viewFor(s, ev); ok {
-				out = append(out, Delivery{Sub: s, Msg: &Message{Channel: s.Channel.String(), Op: op, Event: ev, Epoch: epoch}})
-			}
-		}
-	}
-	return out
 }
 
 // viewFor returns the event name s receives for ev, as route would

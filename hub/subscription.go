@@ -29,9 +29,10 @@ type KeyedMatcher interface {
 
 // Receiver is the owner of subscriptions, typically one client connection.
 // The hub calls its methods from the Deliver goroutine (or, for replays and
-// Reset, from the goroutine calling Resume or Reset; for custom channels,
-// from the goroutine calling Publish, SubscribeCustom, UnsubscribeCustom
-// or SetPresence) with the hub locked: none of them may block or call
+// Reset, from the goroutine calling Resume or Reset, or from the goroutine
+// that hands on the rest of a replay too big for the Receiver's room; for
+// custom channels, from the goroutine calling Publish, SubscribeCustom,
+// UnsubscribeCustom or SetPresence) with the hub locked: none of them may block or call
 // methods of the Hub. Custom-channel calls hold a lock of their own, so
 // Receive may be called for one Receiver from two goroutines at once (a
 // publish and a transaction, say) and must be safe for that; calls about
@@ -47,8 +48,8 @@ type Receiver interface {
 	// overflowing, and a channel that is closed when that number may have
 	// grown (the Receiver's queue drained, or the Receiver closed). A
 	// closed Receiver reports a large room. The hub uses it for flow
-	// control of chunked transactions only (see Hub.Deliver) and to bound
-	// replays (see Hub.Resume).
+	// control of chunked transactions (see Hub.Deliver) and of replays
+	// (see Hub.Resume).
 	Room() (n int, grown <-chan struct{})
 	// Resync tells the Receiver that subscription s can no longer be
 	// continued exactly (see Hub.Reset): the client must re-read and
@@ -78,6 +79,9 @@ type Subscription struct {
 	// none of it is delivered. Both are guarded by Hub.mu.
 	since   *walrelay.Cursor
 	skipLSN walrelay.LSN
+	// catchup, when not nil, is the receiver's replay in progress (see
+	// Resume): nothing is delivered live meanwhile. Guarded by Hub.mu.
+	catchup *catchup
 }
 
 // wants reports whether s is to receive ev at all, before routing checks:
@@ -184,6 +188,32 @@ func (x *modelIndex) all() []*Subscription {
 	return out
 }
 
+// register adds s to idx and to its receiver's subscriptions. Called with
+// mu held for writing.
+func (h *Hub) register(idx *modelIndex, s *Subscription) {
+	idx.add(s)
+	set := h.byReceiver[s.receiver]
+	if set == nil {
+		set = subSet{}
+		h.byReceiver[s.receiver] = set
+	}
+	set[s] = struct{}{}
+}
+
+// unregister removes s from idx, from its receiver's subscriptions and
+// from a catch-up. Removing it twice is a no-op. Called with mu held for
+// writing.
+func (h *Hub) unregister(idx *modelIndex, s *Subscription) {
+	idx.remove(s)
+	if set := h.byReceiver[s.receiver]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byReceiver, s.receiver)
+		}
+	}
+	h.leaveCatchup(s)
+}
+
 // index returns model's index, creating it. Called with mu held for
 // writing.
 func (h *Hub) index(model string) *modelIndex {
@@ -217,7 +247,7 @@ func (h *Hub) Unsubscribe(s *Subscription) {
 	if idx == nil {
 		return
 	}
-	idx.remove(s)
+	h.unregister(idx, s)
 	if idx.len() == 0 {
 		delete(h.models, s.Channel.Model)
 	}
@@ -238,15 +268,17 @@ func (h *Hub) Len() int {
 // and access a, in one step: no transaction reaches both or neither. The
 // new subscription keeps old's resume point. It returns the new
 // subscription and its cursor, as Subscribe does. Use it to change a
-// filter, and to re-index a subscription whose claims changed.
+// filter, and to re-index a subscription whose claims changed. A replay
+// in progress continues for the new subscription.
 func (h *Hub) Replace(old *Subscription, f Matcher, a Access) (*Subscription, walrelay.Cursor) {
 	s := &Subscription{Channel: old.Channel, Filter: f, Access: a, receiver: old.receiver}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.since, s.skipLSN = old.since, old.skipLSN
 	idx := h.index(old.Channel.Model)
-	idx.remove(old)
-	idx.add(s)
+	moveCatchup(old, s)
+	h.unregister(idx, old)
+	h.register(idx, s)
 	return s, h.startCursor()
 }
 

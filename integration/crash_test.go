@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walrelay/walrelay"
 	"github.com/walrelay/walrelay/pgembed/pgtest"
 )
 
@@ -175,21 +176,28 @@ func TestCrashKill9(t *testing.T) {
 	c2 := dial(t, base)
 	c2.subscribe("f", "Fence:list", "")
 	c2.send(map[string]any{"type": "subscribe", "ref": "s", "channel": "Item:list", "since": rep.last.String()})
-	c2.nextOf("subscribed")
-	afterRestart := rep.events
-	for rep.events < afterRestart+100 {
+	sub, err := walrelay.ParseCursor(c2.nextOf("subscribed").str("cursor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	afterRestart, replayed := rep.events, 0
+	// At least 100 events, and the whole replay.
+	for rep.events < afterRestart+100 || rep.last.LSN <= sub.LSN {
 		m := c2.next()
 		switch m.str("type") {
 		case "event":
 			rep.apply(m)
+			if rep.last.LSN <= sub.LSN {
+				replayed++
+			}
 		case "resync":
-			t.Fatalf("resync after restart: the history should have been rebuilt from the slot")
+			t.Fatalf("resync (%s) after restart: the history should have been rebuilt from the slot", m.str("reason"))
 		}
 	}
 	close(stop)
 	waitWriters()
 	converge(t, c2, rep, db(t, url))
-	t.Logf("applied %d events across a kill -9; %d writer transactions", rep.events, ops.Load())
+	t.Logf("applied %d events across a kill -9, %d of them replayed after the restart; %d writer transactions", rep.events, replayed, ops.Load())
 }
 
 // Postgres stops and starts during a write burst: /readyz reports the
