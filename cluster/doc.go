@@ -2,8 +2,9 @@
 // NATS JetStream (docs/cluster.md).
 //
 // The node holding the replication slot leads: its cdc consumer hands
-// transactions to a Publisher, which stores them in the change stream and
-// returns only after JetStream acknowledged them, so the slot is
+// transactions to a Publisher, which stores them in the change stream
+// (pipelined, each part chained to the one before) and holds the slot's
+// acknowledgement until JetStream acknowledged them, so the slot is
 // acknowledged only for what the stream holds. Every node (the leader too)
 // consumes the stream in order and hands each transaction to its own hub
 // through Local, the same path a single node's cdc consumer takes; its

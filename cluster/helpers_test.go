@@ -138,6 +138,9 @@ func mustDeliver(t *testing.T, p *Publisher, txs ...*walrelay.Txn) {
 			t.Fatalf("Deliver %s: %v", tx.CommitLSN, err)
 		}
 	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
 }
 
 func mustStart(t *testing.T, p *Publisher) {

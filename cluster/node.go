@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)
 	}
-	n.js, err = jetstream.New(n.nc)
+	n.js, err = jetstream.New(n.nc, jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout), jetstream.WithPublishAsyncMaxPending(4*maxInflight))
 	if err != nil {
 		n.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
