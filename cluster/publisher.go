@@ -43,17 +43,23 @@ type Publisher struct {
 	// inflight are the transactions sent and not yet acknowledged, oldest
 	// first; failed says one of them (or a later one) must be sent again.
 	inflight []*sent
+	bytes    int // of inflight
 	failed   bool
 	// published counts the stored parts, for tests and metrics.
 	published atomic.Uint64
 }
 
-// maxInflight bounds the transactions sent and not yet acknowledged.
-const maxInflight = 256
+// maxInflight and maxInflightBytes bound the transactions (chunks) sent
+// and not yet acknowledged, and their size.
+const (
+	maxInflight      = 256
+	maxInflightBytes = 32 << 20
+)
 
 // sent is one transaction (chunk) sent to the stream.
 type sent struct {
 	lsn   walrelay.LSN
+	size  int
 	parts []sentPart
 }
 
@@ -96,8 +102,9 @@ func (p *Publisher) StreamStarted(ctx context.Context) error {
 }
 
 // Deliver sends one transaction (or chunk) to the stream. It waits only
-// when maxInflight transactions are unacknowledged, and fails when what
-// was sent before could not be sent again.
+// while more than maxInflight transactions or maxInflightBytes are
+// unacknowledged, and fails when what was sent could not be sent again
+// (it stays in flight, and is sent before anything new).
 func (p *Publisher) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 	if err := p.settle(ctx, false); err != nil {
 		return err
@@ -117,8 +124,10 @@ func (p *Publisher) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 	for i, pt := range parts {
 		h.Part = i
 		s.parts = append(s.parts, sentPart{subject: pt.subject, header: h.format(), id: h.msgID(), data: pt.data})
+		s.size += len(pt.data)
 	}
 	p.inflight = append(p.inflight, s)
+	p.bytes += s.size
 	if !p.failed {
 		for i := range s.parts {
 			if err := p.sendAsync(&s.parts[i]); err != nil {
@@ -127,8 +136,13 @@ func (p *Publisher) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 			}
 		}
 	}
-	if len(p.inflight) > maxInflight || p.failed {
-		return p.settle(ctx, len(p.inflight) > maxInflight)
+	if err := p.settle(ctx, false); err != nil {
+		return err
+	}
+	for len(p.inflight) > maxInflight || p.bytes > maxInflightBytes {
+		if err := p.settle(ctx, true); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -189,6 +203,7 @@ func (p *Publisher) settle(ctx context.Context, block bool) error {
 		if !done || p.failed {
 			break
 		}
+		p.bytes -= s.size
 		p.inflight[0] = nil
 		p.inflight = p.inflight[1:]
 		block = false
@@ -256,10 +271,11 @@ func (p *Publisher) resend(ctx context.Context) error {
 				p.lastID = sp.id
 			}
 		}
+		p.bytes -= s.size
 		p.inflight[0] = nil
 		p.inflight = p.inflight[1:]
 	}
-	p.inflight, p.failed = nil, false
+	p.inflight, p.bytes, p.failed = nil, 0, false
 	return nil
 }
 
