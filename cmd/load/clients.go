@@ -69,7 +69,10 @@ type fleet struct {
 func dialFleet(ctx context.Context, serverURL, secret string, specs []*clientSpec, parallel int) (*fleet, error) {
 	f := &fleet{clients: make([]*client, len(specs)), allSubscribed: make(chan struct{})}
 	f.winFrom.Store(1<<62 - 1)
-	wsURL := "ws" + strings.TrimPrefix(serverURL, "http") + "/ws"
+	var wsURLs []string // several: the nodes of a cluster, client i on node i mod n
+	for _, u := range serverURLs(serverURL) {
+		wsURLs = append(wsURLs, "ws"+strings.TrimPrefix(u, "http")+"/ws")
+	}
 	sem := make(chan struct{}, parallel)
 	var mu sync.Mutex
 	var firstErr error
@@ -86,7 +89,7 @@ func dialFleet(ctx context.Context, serverURL, secret string, specs []*clientSpe
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c, err := f.dial(ctx, wsURL, secret, sp)
+			c, err := f.dial(ctx, wsURLs[i%len(wsURLs)], secret, sp)
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -357,4 +360,15 @@ func (f *fleet) tally(want func(*client) int64) tally {
 func (t tally) ok() bool {
 	return t.Lost == 0 && t.Delivered == t.Expected && t.Duplicates == 0 && t.OutOfOrder == 0 && t.Foreign == 0 &&
 		t.HiddenLeaks == 0 && t.Unreadable == 0 && t.Errors == 0 && t.Closed == 0
+}
+
+// serverURLs splits --url's comma-separated list.
+func serverURLs(list string) []string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, strings.TrimSuffix(u, "/"))
+		}
+	}
+	return out
 }

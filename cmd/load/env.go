@@ -142,29 +142,34 @@ func (e *env) startServer(ctx context.Context, o *options, readRule string) erro
 	}
 }
 
-// waitReady polls /readyz until the server streams replication.
+// waitReady polls /readyz until the server (every node given) is ready.
 func (e *env) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	var last string
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(e.serverURL + "/readyz")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+	for _, u := range serverURLs(e.serverURL) {
+		var last string
+		for {
+			resp, err := http.Get(u + "/readyz")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				last = strings.TrimSpace(string(b))
+			} else {
+				last = err.Error()
 			}
-			last = strings.TrimSpace(string(b))
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond): // polling a condition with a deadline
+			if !time.Now().Before(deadline) {
+				return fmt.Errorf("server at %s not ready within %v: %s\n%s", u, limit, last, e.logTail())
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond): // polling a condition with a deadline
+			}
 		}
 	}
-	return fmt.Errorf("server at %s not ready within %v: %s\n%s", e.serverURL, limit, last, e.logTail())
+	return nil
 }
 
 // signal sends sig to the server child, if there is one.

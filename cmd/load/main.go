@@ -64,7 +64,7 @@ var errChecks = errors.New("delivery checks failed")
 const defaultSecret = "walrelay-load-secret-0123456789abcdef"
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: load <scenario> [flags]   |   load config <scenario>")
+	fmt.Fprintln(w, "usage: load <scenario> [flags]   |   load config <scenario>   |   load schema --database-url URL")
 	fmt.Fprintln(w, "scenarios:")
 	for _, sc := range scenarios {
 		fmt.Fprintf(w, "  %-9s %s\n", sc.name, sc.about)
@@ -86,6 +86,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(out, configYAML("${DATABASE_URL}", "${JWT_SECRET:-"+defaultSecret+"}", "walrelay_load", scenarioByName(args[1]).readRule))
 		return nil
 	}
+	if args[0] == "schema" {
+		return schemaCommand(ctx, args[1:])
+	}
 	sc := scenarioByName(args[0])
 	if sc == nil {
 		usage(out)
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("load "+sc.name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	var o options
-	fs.StringVar(&o.url, "url", "", "a running walrelay server (default: start one)")
+	fs.StringVar(&o.url, "url", "", "a running walrelay server, or several nodes of a cluster comma-separated (clients are spread over them; default: start one)")
 	fs.StringVar(&o.dbURL, "database-url", "", "a running Postgres with wal_level=logical (default: start one)")
 	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", defaultSecret), "HS256 secret of the clients' tokens (env JWT_SECRET)")
 	fs.StringVar(&o.slot, "slot", "walrelay_load", "the server's slot and publication, made by the server the tool starts")
@@ -167,4 +170,21 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// schemaCommand is `load schema --database-url URL`: it makes the load
+// tables (dropping what a run left), so that servers started by hand with
+// `load config <scenario>`, such as the nodes of a cluster, find them
+// before the tool runs against them with --url (docs/cluster.md).
+func schemaCommand(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("load schema", flag.ContinueOnError)
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "the Postgres the servers will use (env DATABASE_URL)")
+	slot := fs.String("slot", "walrelay_load", "the servers' slot, dropped if a run left it")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		return errors.New("load schema: --database-url is required")
+	}
+	return prepareSchema(ctx, *dbURL, *slot, true)
 }
