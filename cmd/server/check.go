@@ -13,7 +13,7 @@ import (
 	"github.com/walrelay/walrelay/server"
 )
 
-// check runs `server check`: the config against the database, changing
+// check runs `walrelay check`: the config against the database, changing
 // nothing, including the rights walrelay's role needs (checkRights), then
 // a report of what it exposes (writeReport). Any problem is
 // an error naming its file:line; the report is printed only when there is

@@ -18,10 +18,10 @@ import (
 	"github.com/walrelay/walrelay/tsgen"
 )
 
-const genUsage = `usage: server gen ts [--config walrelay.yaml] [--out file.ts]
+const genUsage = `usage: walrelay gen ts [--config walrelay.yaml] [--out file.ts]
 `
 
-// gen runs `server gen <target>`; the one target is ts: TypeScript types
+// gen runs `walrelay gen <target>`; the one target is ts: TypeScript types
 // for the configured models, read from the live schema, written to --out
 // or stdout.
 func gen(ctx context.Context, args []string, stdout, stderr io.Writer) error {

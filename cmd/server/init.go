@@ -18,8 +18,8 @@ import (
 	"github.com/walrelay/walrelay/scaffold"
 )
 
-const initUsage = `usage: server init [--database-url URL] [--out walrelay.yaml] [--schemas public]
-                   [--models a,b] [--realtime a,b|none] [--yes] [--force]
+const initUsage = `usage: walrelay init [--database-url URL] [--out walrelay.yaml] [--schemas public]
+                     [--models a,b] [--realtime a,b|none] [--yes] [--force]
 
 Reads the database's tables and writes a commented walrelay.yaml: every
 table a model, the live-looking ones realtime, safe rules (reads need a
@@ -28,7 +28,7 @@ models to serve; elsewhere pass --yes. It never overwrites a file without
 --force, and prints the SQL the database still needs.
 `
 
-// initConfig runs `server init`. in is the terminal to prompt on, when it
+// initConfig runs `walrelay init`. in is the terminal to prompt on, when it
 // is one; out gets the prompts, the summary and the SQL.
 func initConfig(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
@@ -67,6 +67,9 @@ func initConfig(ctx context.Context, args []string, in io.Reader, out io.Writer)
 	defer conn.Close(context.WithoutCancel(ctx))
 	tables, err := scaffold.Inspect(ctx, conn, splitList(*schemas))
 	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if err := everySchemaHasTables(splitList(*schemas), tables, databaseName(*dbURL)); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 	suggested := scaffold.Suggest(tables)
@@ -119,7 +122,7 @@ func initConfig(ctx context.Context, args []string, in io.Reader, out io.Writer)
 			}
 		}
 	}
-	fmt.Fprintf(out, "Wrote %s: %d models, %d realtime.\n", *outPath, len(exposed), len(live))
+	fmt.Fprintf(out, "Wrote %s: %s, %d realtime.\n", *outPath, plural(len(exposed), "model"), len(live))
 	steps, err := scaffold.Needs(ctx, conn, exposed, live, scaffold.NeedsOptions{Slot: cdc.DefaultSlot, Publication: cdc.DefaultPublication})
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -129,8 +132,34 @@ func initConfig(ctx context.Context, args []string, in io.Reader, out io.Writer)
 	} else {
 		fmt.Fprintf(out, "\nThe database still needs this (walrelay connects as the role in DATABASE_URL):\n\n%s", scaffold.FormatSteps(steps))
 	}
-	fmt.Fprintf(out, "\nNext:\n  export DATABASE_URL=... JWT_SECRET=...   # the secret your tokens are signed with\n  walrelay check --config %[1]s\n  walrelay serve --config %[1]s\n", *outPath)
+	fmt.Fprintf(out, "\nNext:\n  export DATABASE_URL=... JWT_SECRET=...   # the secret your tokens are signed with\n  walrelay check --config %[1]s\n  walrelay serve --config %[1]s\n  walrelay token --config %[1]s --sub <user>   # a token to try the API with\n", *outPath)
 	return nil
+}
+
+// everySchemaHasTables fails for a schema of --schemas that holds no
+// table (a typo, or a database without its tables yet), rather than
+// writing a config that serves nothing from it.
+func everySchemaHasTables(schemas []string, tables []scaffold.Table, db string) error {
+	for _, s := range schemas {
+		found := false
+		for _, t := range tables {
+			if t.Schema == s {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("--schemas: schema %q of database %s has no tables (or does not exist)", s, db)
+		}
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // choose sets each model named in list (table name, schema.table or

@@ -272,3 +272,28 @@ func waitOutput(t *testing.T, done <-chan error, buf *syncBuffer, re *regexp.Reg
 		time.Sleep(20 * time.Millisecond) // polling output with a deadline
 	}
 }
+
+// A schema of --schemas without tables (a typo, or tables not created
+// yet) is an error naming it, and nothing is written; a config with one
+// model says "1 model", and init's next steps say how to get a token.
+func TestInitSchemaWithoutTables(t *testing.T) {
+	_, roleURL, _ := demoAs(t)
+	ctx := context.Background()
+	cfgPath := filepath.Join(t.TempDir(), "walrelay.yaml")
+	err := run(ctx, []string{"init", "--database-url", roleURL, "--out", cfgPath, "--yes", "--schemas", "public,pubilc"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `schema "pubilc"`) || !strings.Contains(err.Error(), "has no tables") {
+		t.Errorf("init --schemas public,pubilc: %v, want an error naming pubilc", err)
+	}
+	if _, err := os.Stat(cfgPath); !os.IsNotExist(err) {
+		t.Errorf("a config was written: %v", err)
+	}
+	var out strings.Builder
+	if err := run(ctx, []string{"init", "--database-url", roleURL, "--out", cfgPath, "--yes", "--models", "messages", "--realtime", "none"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Wrote " + cfgPath + ": 1 model, 0 realtime.", "walrelay token --config " + cfgPath + " --sub "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("init's output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

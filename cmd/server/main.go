@@ -1,11 +1,14 @@
 // Command server is walrelay: it serves REST and live WebSocket updates for
 // the Postgres tables named in walrelay.yaml.
 //
-//	server init  [--database-url URL]       write a first walrelay.yaml from the database's tables
-//	server serve [--config walrelay.yaml]   serve (config also from WALRELAY_CONFIG)
-//	server check [--config walrelay.yaml]   check the config against the database and exit
-//	server demo  [--listen :8080]           throwaway Postgres + demo chat schema, then serve
-//	server postgres [--empty]               throwaway Postgres (demo schema), print its URL, wait
+//	walrelay init  [--database-url URL]       write a first walrelay.yaml from the database's tables
+//	walrelay serve [--config walrelay.yaml]   serve (config also from WALRELAY_CONFIG)
+//	walrelay check [--config walrelay.yaml]   check the config against the database and exit
+//	walrelay token --sub alice                print a token signed with the config's secret
+//	walrelay demo  [--listen :8080]           throwaway Postgres + demo chat schema, then serve
+//	walrelay postgres [--empty]               throwaway Postgres (demo schema), print its URL, wait
+//
+// It is built as `go build -o walrelay ./cmd/server`.
 package main
 
 import (
@@ -31,12 +34,13 @@ func main() {
 	}
 }
 
-const usage = `usage: server <command> [flags]
+const usage = `usage: walrelay <command> [flags]
 
 commands:
   init      read the database's tables and write a commented walrelay.yaml (init -h for flags)
   serve     serve the config in --config or $WALRELAY_CONFIG (default walrelay.yaml)
   check     check the config against the database, print what it exposes, then exit
+  token     print a token signed with the config's auth.jwt.secret: token --sub alice [--claims JSON] [--ttl 1h]
   demo      start a throwaway Postgres with the demo chat schema and serve it
   postgres  start a throwaway Postgres with the demo schema, print its URL, wait
   gen ts    write TypeScript types for the models: gen ts [--config walrelay.yaml] [--out file.ts]
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return initConfig(ctx, args[1:], os.Stdin, stdout)
 	case "check":
 		return check(ctx, args[1:], stdout, log)
+	case "token":
+		return mintToken(args[1:], stdout)
 	case "demo":
 		return demo(ctx, args[1:], stdout, log)
 	case "postgres":
