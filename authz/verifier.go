@@ -198,6 +198,8 @@ func reason(err error) string {
 		return "token used before issued"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return "token lacks a required claim (exp)"
+	case errors.Is(err, jwt.ErrInvalidType):
+		return "a claim has the wrong type (exp, nbf and iat are seconds since 1970; iss and sub strings; aud a string or a list)"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return "wrong issuer"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):

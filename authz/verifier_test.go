@@ -107,6 +107,12 @@ func TestVerifyHS256(t *testing.T) {
 		e := jwt.MapClaims{"sub": "a", "iss": "me", "aud": "app"}
 		wantUnauthorized(t, v, sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", e), "exp")
 	})
+	t.Run("exp not a number", func(t *testing.T) {
+		for _, exp := range []any{nil, "tomorrow"} {
+			e := jwt.MapClaims{"sub": "a", "iss": "me", "aud": "app", "exp": exp}
+			wantUnauthorized(t, v, sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", e), "wrong type (exp")
+		}
+	})
 	t.Run("wrong iss", func(t *testing.T) {
 		e := claimsIn(time.Hour)
 		e["iss"], e["aud"] = "you", "app"

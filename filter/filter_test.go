@@ -80,6 +80,22 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// PostgREST's or=(...) and and=(...) are refused with a message that says
+// they are not supported, rather than "unknown column".
+func TestParseRejectsLogicalOperators(t *testing.T) {
+	for _, s := range []string{"or=(done.eq.true,room_id.eq.2)", "and=(done.eq.true)", "not.or=(done.eq.true)"} {
+		_, err := ParseString(testModel(), s)
+		if !errors.Is(err, walrelay.ErrInvalidFilter) || !strings.Contains(err.Error(), "is not supported") {
+			t.Errorf("ParseString(%q) = %v, want ErrInvalidFilter saying it is not supported", s, err)
+		}
+	}
+	m := testModel()
+	m.Columns = append(m.Columns, walrelay.Column{Name: "or", TypeOID: oidText, Type: "text"})
+	if f, err := ParseString(m, "or=eq.x"); err != nil || len(f.Conds) != 1 || f.Conds[0].Column != "or" {
+		t.Errorf("a column named or: %+v, %v", f, err)
+	}
+}
+
 func TestParseIgnoresReserved(t *testing.T) {
 	q := url.Values{"order": {"id"}, "limit": {"5"}, "page": {"x"}, "count": {"exact"}, "select": {"*"}, "room_id": {"eq.5", "neq.6"}}
 	f, err := Parse(testModel(), q)

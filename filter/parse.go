@@ -60,6 +60,10 @@ func ParseString(m *walrelay.Model, s string) (*Filter, error) {
 	return Parse(m, q)
 }
 
+// logicKeys are PostgREST's logical operators, which walrelay does not
+// take; a table column of that name is still filtered on.
+var logicKeys = []string{"or", "and", "not.or", "not.and"}
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{walrelay.ErrInvalidFilter}, args...)...)
 }
@@ -67,6 +71,9 @@ func invalid(format string, args ...any) error {
 func parseCond(m *walrelay.Model, key, expr string) (Cond, error) {
 	col := m.Visible(key)
 	if col == nil {
+		if slices.Contains(logicKeys, key) {
+			return Cond{}, invalid("%s=(...) is not supported: give one condition per column, all must hold (AND)", key)
+		}
 		return Cond{}, invalid("unknown column %q", key)
 	}
 	c := Cond{Column: col.Name, col: infoOf(col)}

@@ -25,6 +25,8 @@ func TestBadWebSocketInput(t *testing.T) {
 		"unknown type":    {`{"type":"explode","ref":"x"}`, "bad_request"},
 		"unknown channel": {`{"type":"subscribe","ref":"x","channel":"Nope:list"}`, "not_found"},
 		"bad kind":        {`{"type":"subscribe","ref":"x","channel":"Message:sideways"}`, "bad_request"},
+		"no such channel": {`{"type":"subscribe","ref":"x","channel":"board:1"}`, "not_found"},
+		"no model, no id": {`{"type":"subscribe","ref":"x","channel":"board"}`, "not_found"},
 		"bad filter":      {`{"type":"subscribe","ref":"x","channel":"Message:list","filter":"room_id=zz.1"}`, "invalid_filter"},
 		"unknown column":  {`{"type":"subscribe","ref":"x","channel":"Message:list","filter":"nope=eq.1"}`, "invalid_filter"},
 		"hidden column":   {`{"type":"subscribe","ref":"x","channel":"Message:list","filter":"ip_address=eq.1"}`, "invalid_filter"},

@@ -106,7 +106,7 @@ func (h *handler) claims(r *http.Request) (authz.Claims, error) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(header[0]), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, fmt.Errorf("%w: Authorization must be \"Bearer <token>\"", walrelay.ErrUnauthorized)
+		return nil, fmt.Errorf("%w: Authorization must be \"Bearer \" followed by the token", walrelay.ErrUnauthorized)
 	}
 	claims, _, err := h.auth.Verify(r.Context(), token)
 	if err != nil {

@@ -215,6 +215,9 @@ func TestUnauthorized(t *testing.T) {
 				continue
 			}
 			r.want(t, 401, "unauthorized")
+			if strings.Contains(r.raw, `\u00`) {
+				t.Errorf("%s %s: the message does not read as sent (escaped characters): %s", name, path, r.raw)
+			}
 		}
 	}
 	// Tokens in the URL are not accepted, and the error says so.

@@ -457,6 +457,14 @@ func TestErrors(t *testing.T) {
 	if msg := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, `"room_id"`) {
 		t.Errorf("422 message does not name the column: %s", msg)
 	}
+	// An id the key's type rejects is named, with the key and its type, by
+	// every call that takes one.
+	for _, method := range []string{"GET", "PATCH", "DELETE"} {
+		r = e.do(t, method, "/api/messages/abc", `{"body":"x"}`)
+		if msg := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, `invalid id "abc" for Message: its primary key id is bigint`) {
+			t.Errorf("%s /api/messages/abc: message %q does not name the id, the key and its type", method, msg)
+		}
+	}
 	r = e.do(t, "POST", "/api/messages", `{"room_id":1,"slug":"one"}`)
 	if msg := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "messages_slug_key") {
 		t.Errorf("409 message does not name the constraint: %s", msg)

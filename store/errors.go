@@ -53,6 +53,24 @@ func readError(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// invalidID is the error for an id that the primary key's type rejects
+// (err is the data exception), naming the id, the key and its type.
+func invalidID(m *walrelay.Model, id string, err error) error {
+	var pg *pgconn.PgError
+	problem := "rejected by the column's type"
+	if errors.As(err, &pg) {
+		problem = dataProblem(pg.Code)
+	}
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	typ := "?"
+	if c := m.Column(m.PrimaryKey); c != nil {
+		typ = c.Type
+	}
+	return fmt.Errorf("%w: invalid id %q for %s: its primary key %s is %s (%s)", walrelay.ErrBadRequest, id, m.Name, m.PrimaryKey, typ, problem)
+}
+
 func isDataException(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22")

@@ -99,6 +99,9 @@ func (s *Store) Get(ctx context.Context, g Guard, m *walrelay.Model, id string) 
 		found, err = s.collect(rows, len(names))
 		return err
 	})
+	if isDataException(err) {
+		return nil, cur, invalidID(m, id, err)
+	}
 	if err != nil {
 		return nil, cur, readError(fmt.Sprintf("get %s", m.Name), err)
 	}

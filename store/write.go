@@ -165,7 +165,7 @@ func (s *Store) lockRow(ctx context.Context, tx pgx.Tx, g Guard, m *walrelay.Mod
 	}
 	if err != nil {
 		if isDataException(err) {
-			return nil, fmt.Errorf("%w: invalid id for %s", walrelay.ErrBadRequest, m.Name)
+			return nil, invalidID(m, id, err)
 		}
 		return nil, fmt.Errorf("lock row: %w", err)
 	}

@@ -89,9 +89,9 @@ func TestChannelAccess(t *testing.T) {
 		t.Fatalf("publish rule: %s", code)
 	}
 	for ch, want := range map[string]string{
-		"nowhere:1":      CodeBadRequest, // no pattern, not a model channel: as before
+		"nowhere:1":      CodeNotFound, // no pattern, no model: no such channel, as for publish
 		"Nope:list":      CodeNotFound,
-		"chat:room:7:x":  CodeBadRequest,
+		"chat:room:7:x":  CodeNotFound,
 		"chat:room:7bis": "", // a parameter takes any segment
 	} {
 		code := ""

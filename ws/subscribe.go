@@ -34,13 +34,16 @@ const (
 // the hub indexes by (integers without leading zeros, lower-case uuids).
 func (s *Server) resolveChannel(name string) (walrelay.Channel, *walrelay.Model, error) {
 	ch, err := walrelay.ParseChannel(name)
+	model, _, _ := strings.Cut(name, ":")
+	if m := s.schema.ByName(model); m == nil || !m.Realtime() {
+		// Whatever its syntax, a name that starts with no realtime model
+		// and matches no custom channel names no channel at all.
+		return ch, nil, fmt.Errorf("%w: unknown channel %q: no realtime model %q, and no custom channel matches it", walrelay.ErrNotFound, name, model)
+	}
 	if err != nil {
 		return ch, nil, err
 	}
 	m := s.schema.ByName(ch.Model)
-	if m == nil || !m.Realtime() {
-		return ch, nil, fmt.Errorf("%w: unknown channel %q: no realtime model %q", walrelay.ErrNotFound, name, ch.Model)
-	}
 	if !m.AllowsKind(ch.Kind) {
 		return ch, nil, fmt.Errorf("%w: channel kind %q is not enabled for model %q", walrelay.ErrForbidden, ch.Kind, m.Name)
 	}
