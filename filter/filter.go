@@ -31,6 +31,7 @@ package filter
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -78,6 +79,24 @@ type Filter struct {
 
 // Empty reports whether the filter has no conditions.
 func (f *Filter) Empty() bool { return f == nil || len(f.Conds) == 0 }
+
+// DatabaseChecked returns, once each and in filter order, the columns
+// whose operands only the database can validate: enums, domains and other
+// types Parse compares on their text. An operand of theirs that the type
+// rejects fails the SQL read with a data exception; for the others Parse
+// has already said what is wrong.
+func (f *Filter) DatabaseChecked() []string {
+	if f == nil {
+		return nil
+	}
+	var cols []string
+	for _, c := range f.Conds {
+		if c.col.kind == kOther && c.Op != OpIs && !slices.Contains(cols, c.Column) {
+			cols = append(cols, c.Column)
+		}
+	}
+	return cols
+}
 
 // String returns the filter in query-string syntax, e.g.
 // "room_id=eq.5&body=like.a%25".

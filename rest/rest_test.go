@@ -474,6 +474,31 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// A filter operand that only Postgres can check (an enum label, an inet)
+// and that it rejects is a 400 invalid_filter naming the column, as an
+// operand walrelay checks itself is.
+func TestFilterValueTheDatabaseRejects(t *testing.T) {
+	ddl := `create type mood as enum ('happy', 'sad');
+create table moods (id serial primary key, mood mood, addr inet);
+insert into moods (mood, addr) values ('happy', '10.0.0.1');`
+	models := []*walrelay.Model{{Name: "Mood", Schema: "public", Table: "moods", Path: "moods", Permissions: public}}
+	e := mustAPI(t, ddl, models, authz.VerifierConfig{Secret: testSecret, Anonymous: true}, rest.Config{Limits: rest.Limits{RequestsPerSecond: -1}})
+	for q, want := range map[string]string{
+		"mood=eq.angry":                  "mood: the value is not valid for the column's type",
+		"mood=in.(happy,angry)":          "mood: the value is not valid",
+		"addr=eq.nope&mood=eq.happy":     "a value of addr, mood is not valid",
+		"id=gt.0&mood=not.eq.melancholy": "mood: the value is not valid",
+	} {
+		r := e.do(t, "GET", "/api/moods?"+q, "").want(t, 400, "invalid_filter")
+		if msg := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q, want %q", q, msg, want)
+		}
+	}
+	if items := e.do(t, "GET", "/api/moods?mood=eq.happy&addr=eq.10.0.0.1", "").want(t, 200, "").items(t); len(items) != 1 {
+		t.Errorf("valid enum and inet operands: %v", items)
+	}
+}
+
 func TestHiddenColumnNeverReturned(t *testing.T) {
 	e := mustServer(t, rest.Config{})
 	seed(t, e)

@@ -71,6 +71,21 @@ func invalidID(m *walrelay.Model, id string, err error) error {
 	return fmt.Errorf("%w: invalid id %q for %s: its primary key %s is %s (%s)", walrelay.ErrBadRequest, id, m.Name, m.PrimaryKey, typ, problem)
 }
 
+// invalidFilterValue is the error for a filter operand that the column's
+// type rejected in SQL (err is the data exception); cols are the filter's
+// columns that only the database checks (filter.Filter.DatabaseChecked).
+func invalidFilterValue(cols []string, err error) error {
+	var pg *pgconn.PgError
+	problem := "rejected by the column's type"
+	if errors.As(err, &pg) {
+		problem = dataProblem(pg.Code)
+	}
+	if len(cols) == 1 {
+		return fmt.Errorf("%w: %s: the value is %s", walrelay.ErrInvalidFilter, cols[0], problem)
+	}
+	return fmt.Errorf("%w: a value of %s is %s", walrelay.ErrInvalidFilter, strings.Join(cols, ", "), problem)
+}
+
 func isDataException(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22")

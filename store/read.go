@@ -204,6 +204,9 @@ func (s *Store) List(ctx context.Context, g Guard, m *walrelay.Model, p ListPara
 		}
 		return nil
 	})
+	if cols := p.Filter.DatabaseChecked(); len(cols) > 0 && isDataException(err) {
+		return nil, invalidFilterValue(cols, err)
+	}
 	if err != nil {
 		return nil, readError(fmt.Sprintf("list %s", m.Name), err)
 	}
