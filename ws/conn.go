@@ -23,8 +23,13 @@ type conn struct {
 	cancel context.CancelFunc
 	q      *queue
 	w      wire // the protocol spoken
-	// frameBuf is the write loop's buffer for batched frames.
-	frameBuf []byte
+	// frameBuf is the write loop's buffer for batched frames, batchTimer
+	// its batch-window timer; write loop only.
+	frameBuf   []byte
+	batchTimer *time.Timer
+	// writing is when the frame being written started (Unix nanoseconds),
+	// 0 between writes; the server's write watchdog reads it.
+	writing atomic.Int64
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only

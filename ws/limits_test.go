@@ -193,3 +193,32 @@ func TestHeartbeatClosesDeadPeer(t *testing.T) {
 		t.Fatalf("got %v", ms)
 	}
 }
+
+// A client that stops reading, with a queue too large to overflow, blocks
+// the server's frame write; the write watchdog closes it after
+// WriteTimeout, and the other clients are served meanwhile.
+func TestStalledWriteTimesOut(t *testing.T) {
+	env := mustEnvWith(t, Config{Limits: Limits{SendQueue: 100000}, BatchWindow: -1, WriteTimeout: 300 * time.Millisecond},
+		testSchema(), nil, func(s *httptest.Server) {
+			s.Listener = smallBufListener{s.Listener}
+		})
+	stalled := dialSmallBuf(t, env.url)
+	fast := env.dial()
+	stalled.subscribe("Message:list", "")
+	fast.subscribe("Message:list", "")
+	body := strings.Repeat("x", 8192)
+	var buf []msg
+	for i := range 200 {
+		ev := env.ins(i, 5)
+		ev.New["body"] = body
+		env.deliver(ev)
+		if m := fast.next(&buf); m["id"] != float64(i) {
+			t.Fatalf("fast client: event %d: got %v", i, m)
+		}
+	}
+	waitFor(t, "stalled client closed", func() bool { return env.srv.connCount() == 1 })
+	env.deliver(env.ins(200, 5))
+	if m := fast.next(&buf); m["id"] != float64(200) {
+		t.Fatalf("fast client after: got %v", m)
+	}
+}

@@ -52,6 +52,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	watching bool // the write watchdog runs (while there are connections)
 	shutdown bool
 	wg       sync.WaitGroup
 }
@@ -169,6 +170,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 		return
 	}
 	s.conns[c] = struct{}{}
+	if !s.watching {
+		s.watching = true
+		go s.watchWrites()
+	}
 	s.mu.Unlock()
 
 	c.serve()

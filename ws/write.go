@@ -8,15 +8,21 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeLoop is the connection's only writer. It sends what is queued as one
-// frame per BatchWindow, pings every Heartbeat, and closes the connection:
-// with 4408 when the queue overflowed, with the code given to closeWith, or
-// at once when a write or ping fails. It returns when the connection ends.
+// writeLoop is the connection's only writer. It sends what is queued as
+// one frame, at most one frame per BatchWindow: after a quiet spell the
+// first message goes out at once, and what is queued within the window
+// after a frame waits for the window's end and shares the next frame. It
+// pings every Heartbeat, and closes the connection: with 4408 when the
+// queue overflowed, with the code given to closeWith, or at once when a
+// write or ping fails. A write that takes longer than WriteTimeout is cut
+// off by the server's write watchdog (see watchWrites). It returns when the
+// connection ends.
 func (c *conn) writeLoop() {
 	defer c.cancel()
 	defer c.q.close()
 	heartbeat := time.NewTicker(c.s.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	var last time.Time // when the last frame was written
 	for {
 		if c.closeIfAsked() {
 			return
@@ -36,14 +42,17 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.q.notify:
-			if !c.waitBatch() {
-				continue
+			if w := c.s.cfg.BatchWindow; w > 0 {
+				if wait := w - time.Since(last); wait > 0 && !c.waitBatch(wait) {
+					continue
+				}
 			}
 			if err := c.flush(); err != nil {
 				c.log.Debug("websocket write failed, closing", "err", err)
 				_ = c.ws.CloseNow()
 				return
 			}
+			last = time.Now()
 		}
 	}
 }
@@ -66,21 +75,23 @@ func (c *conn) closeIfAsked() bool {
 	return false
 }
 
-// waitBatch waits out the batch window so that messages queued meanwhile
-// share the frame. It reports false when the connection is to close.
-func (c *conn) waitBatch() bool {
-	if c.s.cfg.BatchWindow <= 0 {
-		return true
+// waitBatch waits d, the rest of the batch window, so that messages queued
+// meanwhile share the frame. It reports false when the connection is to
+// close. The timer is the connection's own, reused.
+func (c *conn) waitBatch(d time.Duration) bool {
+	if c.batchTimer == nil {
+		c.batchTimer = time.NewTimer(d)
+	} else {
+		c.batchTimer.Reset(d)
 	}
-	t := time.NewTimer(c.s.cfg.BatchWindow)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-c.batchTimer.C:
 		return true
 	case <-c.ctx.Done():
 	case <-c.q.over:
 	case <-c.closing:
 	}
+	c.batchTimer.Stop()
 	return false
 }
 
@@ -96,9 +107,12 @@ func (c *conn) flush() error {
 		return err
 	}
 	for _, frame := range frames {
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, frame)
-		cancel()
+		// No deadline on the context: a context with one costs a timer
+		// and a cancellation hook per frame. The write watchdog bounds
+		// the write (see Server.watchWrites).
+		c.writing.Store(time.Now().UnixNano())
+		err := c.ws.Write(context.Background(), websocket.MessageText, frame)
+		c.writing.Store(0)
 		if err != nil {
 			c.s.countDropped(items)
 			return fmt.Errorf("write frame: %w", err)
