@@ -1,7 +1,7 @@
 package hub
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"github.com/walrelay/walrelay"
 )
@@ -29,7 +29,7 @@ type Message struct {
 	// is then nil and Op empty.
 	Presence *Presence
 
-	enc [Encodings]encoding
+	enc [Encodings]atomic.Pointer[encoding]
 }
 
 // Encodings is how many encodings of itself a Message keeps (see
@@ -39,14 +39,16 @@ const Encodings = 2
 
 // encoding is one cached encoding of a Message.
 type encoding struct {
-	once sync.Once
-	b    []byte
-	err  error
+	b   []byte
+	err error
 }
 
-// Encoded returns encode(m), calling encode at most once per Message: later
-// calls, from any goroutine, return the first result. The bytes returned
-// are shared and must not be modified. It is EncodedAs(0, encode).
+// Encoded returns encode(m), computed once per Message and shared: later
+// calls, from any goroutine, return the first result stored. Calls that
+// race on a Message not yet encoded may each run encode (encode must be
+// deterministic); none waits for another, so the thousands of write loops
+// woken by one event never queue on a lock. The bytes returned are shared
+// and must not be modified. It is EncodedAs(0, encode).
 func (m *Message) Encoded(encode func(*Message) ([]byte, error)) ([]byte, error) {
 	return m.EncodedAs(0, encode)
 }
@@ -54,7 +56,14 @@ func (m *Message) Encoded(encode func(*Message) ([]byte, error)) ([]byte, error)
 // EncodedAs is Encoded for encoding number slot (0 <= slot < Encodings),
 // so that each protocol computes its own form once per Message.
 func (m *Message) EncodedAs(slot int, encode func(*Message) ([]byte, error)) ([]byte, error) {
-	e := &m.enc[slot]
-	e.once.Do(func() { e.b, e.err = encode(m) })
+	p := &m.enc[slot]
+	if e := p.Load(); e != nil {
+		return e.b, e.err
+	}
+	b, err := encode(m)
+	e := &encoding{b: b, err: err}
+	if !p.CompareAndSwap(nil, e) {
+		e = p.Load()
+	}
 	return e.b, e.err
 }
