@@ -46,7 +46,11 @@ func startEnv(ctx context.Context, o *options, readRule string) (_ *env, err err
 		}
 	}()
 	if e.dbURL == "" {
-		c, err := pgembed.Start(ctx, pgembed.Options{})
+		// Commits flush the WAL (without fsync: the cluster is throwaway),
+		// which wakes the walsenders at once, as on a production server;
+		// pgembed's default, asynchronous commit, would add up to
+		// wal_writer_delay (10 ms) to every event's latency.
+		c, err := pgembed.Start(ctx, pgembed.Options{Settings: map[string]string{"synchronous_commit": o.syncCommit}})
 		if errors.Is(err, pgembed.ErrNoBinaries) {
 			return nil, fmt.Errorf("%w: %s", err, pgembed.InstallHint)
 		}

@@ -100,6 +100,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.url, "url", "", "a running walrelay server, or several nodes of a cluster comma-separated (clients are spread over them; default: start one)")
 	fs.StringVar(&o.dbURL, "database-url", "", "a running Postgres with wal_level=logical (default: start one)")
 	fs.StringVar(&o.secret, "secret", envOr("JWT_SECRET", defaultSecret), "HS256 secret of the clients' tokens (env JWT_SECRET)")
+	fs.StringVar(&o.syncCommit, "synchronous-commit", "on", "synchronous_commit of the Postgres the tool starts (on: commits wake the walsender at once; off: up to 10 ms later)")
 	fs.StringVar(&o.slot, "slot", "walrelay_load", "the server's slot and publication, made by the server the tool starts")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "pid of the server given with --url, for its CPU and memory")
 	fs.IntVar(&o.clients, "clients", 0, "WebSocket clients")

@@ -13,6 +13,7 @@ import (
 // options are the flags of a run; zero sizes take the scenario's default.
 type options struct {
 	url, dbURL, secret, slot string
+	syncCommit               string // the started Postgres's synchronous_commit
 	serverPID                int
 
 	clients, rooms, writers int
@@ -135,7 +136,7 @@ func (o options) withDefaults(d options) options {
 }
 
 func (o *options) params() map[string]any {
-	return map[string]any{"clients": o.clients, "rooms": o.rooms, "writers": o.writers, "rate": o.rate,
+	return map[string]any{"synchronous_commit": o.syncCommit, "clients": o.clients, "rooms": o.rooms, "writers": o.writers, "rate": o.rate,
 		"duration_s": o.duration.Seconds(), "warmup_s": o.warmup.Seconds(), "rows": o.rows}
 }
 
@@ -247,6 +248,8 @@ func (o *options) check() error {
 		return fmt.Errorf("--rate, --duration and --warmup must not be negative")
 	case o.writers < 0 || o.rooms < 0 || o.rows < 0:
 		return fmt.Errorf("--writers, --rooms and --rows must not be negative")
+	case o.syncCommit != "on" && o.syncCommit != "off":
+		return fmt.Errorf("--synchronous-commit must be on or off")
 	case o.url != "" && o.dbURL == "":
 		return fmt.Errorf("--url needs --database-url (the writers write there)")
 	}
