@@ -34,18 +34,35 @@ const cursorVersion = "c1"
 
 // String encodes the cursor as an opaque URL-safe token.
 func (c Cursor) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s.%d.%d.%d", cursorVersion, c.Epoch, uint64(c.LSN), c.Seq)
+	b, _ := c.AppendText(nil)
+	return string(b)
+}
+
+// AppendText appends the cursor's String form to b (encoding.TextAppender).
+// It never fails.
+func (c Cursor) AppendText(b []byte) ([]byte, error) {
+	var small [64]byte
+	raw := append(small[:0], cursorVersion...)
+	raw = append(raw, '.')
+	raw = strconv.AppendUint(raw, uint64(c.Epoch), 10)
+	raw = append(raw, '.')
+	raw = strconv.AppendUint(raw, uint64(c.LSN), 10)
+	raw = append(raw, '.')
+	raw = strconv.AppendInt(raw, int64(c.Seq), 10)
 	if c.Snapshot {
-		fmt.Fprintf(&b, ".%d.%d.", c.Xmin, c.Xmax)
+		raw = append(raw, '.')
+		raw = strconv.AppendUint(raw, c.Xmin, 10)
+		raw = append(raw, '.')
+		raw = strconv.AppendUint(raw, c.Xmax, 10)
+		raw = append(raw, '.')
 		for i, x := range c.Xip {
 			if i > 0 {
-				b.WriteByte('-')
+				raw = append(raw, '-')
 			}
-			b.WriteString(strconv.FormatUint(x, 10))
+			raw = strconv.AppendUint(raw, x, 10)
 		}
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(b.String()))
+	return base64.RawURLEncoding.AppendEncode(b, raw), nil
 }
 
 // ParseCursor decodes a cursor made by Cursor.String. Errors wrap

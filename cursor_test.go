@@ -1,8 +1,11 @@
 package walrelay
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +52,33 @@ func TestParseChannel(t *testing.T) {
 	for _, s := range []string{"", "Message", "Message:", "Message:item", "Message:list:1", "Message:bogus", ":list"} {
 		if _, err := ParseChannel(s); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("ParseChannel(%q) = %v, want ErrBadRequest", s, err)
+		}
+	}
+}
+
+// The cursor's text is exactly its documented form, base64url of
+// "c1.epoch.lsn.seq" (and ".xmin.xmax.xip-xip" for snapshots), so cursors
+// given out before and after a change of the encoder stay the same.
+func TestCursorTextForm(t *testing.T) {
+	for _, c := range []Cursor{
+		{},
+		{Epoch: 4294967295, LSN: 0x16B374D848, Seq: 2147483647},
+		{Epoch: 7, LSN: 1, Seq: 3, Snapshot: true, Xmin: 10, Xmax: 20},
+		{Epoch: 7, LSN: 1, Seq: 3, Snapshot: true, Xmin: 10, Xmax: 20, Xip: []uint64{11, 15, 19}},
+	} {
+		raw := fmt.Sprintf("c1.%d.%d.%d", c.Epoch, uint64(c.LSN), c.Seq)
+		if c.Snapshot {
+			xip := make([]string, len(c.Xip))
+			for i, x := range c.Xip {
+				xip[i] = fmt.Sprint(x)
+			}
+			raw += fmt.Sprintf(".%d.%d.%s", c.Xmin, c.Xmax, strings.Join(xip, "-"))
+		}
+		if got, want := c.String(), base64.RawURLEncoding.EncodeToString([]byte(raw)); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
+		if back, err := ParseCursor(c.String()); err != nil || back.String() != c.String() {
+			t.Errorf("%+v: round trip %+v %v", c, back, err)
 		}
 	}
 }

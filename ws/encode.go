@@ -32,23 +32,21 @@ const commitTSLayout = "2006-01-02T15:04:05.000Z"
 // truncates. Hidden columns are removed from both; truncates carry no id.
 func encodeEvent(m *hub.Message, epoch uint32) ([]byte, error) {
 	ev := m.Event
-	out := eventMsg{
-		Type:     "event",
-		Channel:  m.Channel,
-		Event:    m.Op,
-		Cursor:   walrelay.Cursor{Epoch: epoch, LSN: ev.LSN, Seq: ev.Seq}.String(),
-		CommitTS: ev.CommitTime.UTC().Format(commitTSLayout),
-	}
+	var ts [len(commitTSLayout) + 8]byte
+	commit := ev.CommitTime.UTC().AppendFormat(ts[:0], commitTSLayout)
+	var id any
+	var data, old walrelay.Row
 	if m.Op != walrelay.OpTruncated {
-		out.ID = ev.ID()
+		id = ev.ID()
 		if m.Op != walrelay.OpDeleted {
-			out.Data = visibleRow(ev.Model, ev.New)
+			data = ev.New
 		}
 		if m.Op != walrelay.OpCreated {
-			out.Old = visibleRow(ev.Model, ev.Old)
+			old = ev.Old
 		}
 	}
-	b, err := json.Marshal(out)
+	b, err := appendEventJSON(make([]byte, 0, 256+64*len(ev.Row())), m.Channel, m.Op, id, data, old, ev.Model,
+		walrelay.Cursor{Epoch: epoch, LSN: ev.LSN, Seq: ev.Seq}, commit)
 	if err != nil {
 		return nil, fmt.Errorf("encode event on %s: %w", m.Channel, err)
 	}
