@@ -76,7 +76,7 @@ type Consumer struct {
 	epoch       atomic.Uint32
 	retainedWAL atomic.Int64
 	decoded     atomic.Uint64 // events decoded and handed to the sink
-	delivered   walrelay.LSN // end of the last transaction handed on; owned by Run
+	delivered   walrelay.LSN  // end of the last transaction handed on; owned by Run
 }
 
 // NewConsumer returns a Consumer for the realtime models of schema. dec

@@ -119,17 +119,35 @@ type stream struct {
 	nextStatus time.Time
 }
 
+// loop receives until the stream fails or ctx ends. Reads are bounded by
+// the socket's read deadline, set to the next status update (and to now
+// when ctx ends), rather than by a context per message: a context with a
+// deadline costs a timer and a cancellation hook for every one of the
+// thousands of messages a second.
 func (s *stream) loop(ctx context.Context) error {
 	s.nextStatus = time.Now() // report the position right away
+	nc := s.conn.Conn()
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetReadDeadline(time.Now()) })
+	defer stop()
+	var deadline time.Time
 	for {
 		if !time.Now().Before(s.nextStatus) {
 			if err := s.sendStatus(); err != nil {
 				return err
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, s.nextStatus)
-		raw, err := s.conn.ReceiveMessage(rctx)
-		cancel()
+		if !deadline.Equal(s.nextStatus) {
+			deadline = s.nextStatus
+			if err := nc.SetReadDeadline(deadline); err != nil {
+				return fmt.Errorf("set read deadline: %w", err)
+			}
+			// Checked after setting it, so a cancellation's deadline
+			// (set by the AfterFunc) is never overwritten unseen.
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		raw, err := s.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
