@@ -32,6 +32,9 @@ func TestSuggest(t *testing.T) {
 		table("public", "room_members", []string{"room_id", "user_id"}, "room_id bigint", "user_id"),
 		table("public", "logs", nil, "line"),
 		table("public", "addresses", []string{"id"}, "id"),
+		table("public", "todos", []string{"id"}, "id integer", "owner", "title"),
+		table("public", "documents", []string{"id"}, "id bigint", "created_by uuid", "owner"),
+		table("public", "notes", []string{"id"}, "id bigint", "user_id", "created_by"),
 	})
 	want := []struct {
 		name, path, owner, live, skip string
@@ -47,6 +50,9 @@ func TestSuggest(t *testing.T) {
 		{"RoomMember", "room_members", "user_id", "", "its primary key has 2 columns (room_id, user_id); walrelay needs a single-column key", nil},
 		{"Log", "logs", "", "", "it has no primary key", nil},
 		{"Address", "addresses", "", "", "", nil},
+		{"Todo", "todos", "owner", "", "", nil},
+		{"Document", "documents", "owner", "", "", nil},
+		{"Note", "notes", "user_id", "", "", nil},
 	}
 	for i, w := range want {
 		m := ms[i]

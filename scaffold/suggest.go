@@ -31,7 +31,7 @@ type Model struct {
 }
 
 // ownerColumns are the owner-like column names, most specific first.
-var ownerColumns = []string{"owner_id", "author_id", "user_id"}
+var ownerColumns = []string{"owner_id", "author_id", "user_id", "owner", "created_by"}
 
 // liveWords make a table look live when its name contains one.
 var liveWords = []string{"message", "chat", "notification", "event", "comment"}
