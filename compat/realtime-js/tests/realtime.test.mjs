@@ -214,6 +214,22 @@ describe('realtime-js on walrelay', () => {
     assert.deepEqual(statuses.items, ['SUBSCRIBED'], 'the channel stayed joined');
   });
 
+  it('joins at once with an accessToken callback once setAuth() is awaited (docs/supabase.md)', async () => {
+    let calls = 0;
+    const rt = open({ accessToken: async () => (calls++, alice()) });
+    await rt.setAuth();
+    assert.ok(calls >= 1, 'setAuth() asks the callback');
+    const inbox = new Inbox();
+    const statuses = new Inbox();
+    rt.channel('callback')
+      .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'messages' }, inbox.push)
+      .subscribe((s, err) => statuses.push(err ? `${s}: ${err.message}` : s));
+    await statuses.until((s) => s === 'SUBSCRIBED', 'SUBSCRIBED');
+    const id = await insert(3, 'carol', 'for alice, by callback token');
+    await inbox.until((p) => p.new.id === id, 'the insert');
+    assert.deepEqual(statuses.items, ['SUBSCRIBED'], 'the first join carried the token: no CHANNEL_ERROR before it');
+  });
+
   it('reconnects and rejoins after the server restarts, and changes flow again', async () => {
     const rt = open();
     await rt.setAuth(alice());
