@@ -67,8 +67,9 @@ type Server struct {
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// AllowedOrigins lists the browser origins (host patterns such as
-	// "app.example.com" or "*.example.com") allowed to open the WebSocket
-	// from another origin; same-origin pages are always allowed.
+	// "app.example.com" or "*.example.com") whose pages may call the REST
+	// API (CORS) and open the WebSocket from another origin; same-origin
+	// pages are always allowed.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// TrustProxy takes the client address for per-IP limits from the last
 	// X-Forwarded-For entry (set it only behind a proxy that writes it).

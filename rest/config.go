@@ -49,6 +49,10 @@ type Config struct {
 	// TrustProxy takes anonymous callers' address from X-Forwarded-For
 	// (see package clientip).
 	TrustProxy bool
+	// AllowedOrigins are the browser origins of other sites whose pages may
+	// call the API (CORS), as host patterns (see originAllowed); the
+	// server's same origin needs none.
+	AllowedOrigins []string
 	// OpenAPI, when set, serves the API's description at /openapi.json
 	// (behind the same authentication and rate limit as every route).
 	OpenAPI http.Handler

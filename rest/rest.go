@@ -54,6 +54,9 @@ func New(schema *walrelay.Schema, st *store.Store, auth Authenticator, policy Po
 	h := &handler{schema: schema, store: st, auth: auth, policy: policy, cfg: cfg, log: logger,
 		limits: newLimiters(cfg.RequestsPerSecond, cfg.Burst, time.Now)}
 	r := chi.NewRouter()
+	if len(cfg.AllowedOrigins) > 0 {
+		r.Use(corsHandler(cfg.AllowedOrigins))
+	}
 	r.Use(h.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, walrelay.ErrNotFound)

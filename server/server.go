@@ -145,8 +145,9 @@ func (s *Server) init(ctx context.Context) error {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusOK, "ok") })
 	r.Get("/readyz", s.readyz)
 	r.Mount("/api", rest.New(s.schema, st, verifier, policy, rest.Config{
-		Limits:     cfg.Limits.REST,
-		TrustProxy: cfg.Server.TrustProxy,
+		Limits:         cfg.Limits.REST,
+		TrustProxy:     cfg.Server.TrustProxy,
+		AllowedOrigins: cfg.Server.AllowedOrigins,
 		OpenAPI: openapi.Handler(func() *walrelay.Schema { return s.schema }, dec,
 			openapi.Options{Anonymous: cfg.Auth.Anonymous}, s.log.With("part", "openapi")),
 	}, s.log.With("part", "rest")))

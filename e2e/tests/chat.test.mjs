@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { launchChromium, messages, openAs, screenshot, sideBySide, waitUntil } from '../lib/browser.mjs';
-import { artifacts, buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, stopAll } from '../lib/processes.mjs';
+import { artifacts, buildBinary, freePort, kill, repoRoot, requireAppBuild, startDemo, startPostgres, startServe, stopAll } from '../lib/processes.mjs';
 
 // Each run has a fresh database, so fixed texts are unique within it.
 
@@ -167,6 +167,89 @@ describe('chat demo', () => {
     assert.deepEqual(leaked, []);
     assert.equal(await carol.page.getByTestId('message-body').filter({ hasText: 'secret' }).count(), 0);
     await screenshot(carol.page, 'chat-carol');
+  });
+
+  it('lets a page call the API of a server on another origin that allows it (CORS), and no other', async () => {
+    // A second, REST-only server on the same database, allowing the demo's origin.
+    const apiAddr = `127.0.0.1:${await freePort()}`;
+    const apiURL = `http://${apiAddr}`;
+    mkdirSync(artifacts, { recursive: true });
+    const config = join(artifacts, 'cors.yaml');
+    writeFileSync(
+      config,
+      `database:
+  url: \${DATABASE_URL}
+server:
+  listen: "${apiAddr}"
+  allowed_origins: ["${addr}"]
+auth:
+  jwt:
+    secret: \${JWT_SECRET:-walrelay-demo-secret-not-for-production}
+models:
+  Message:
+    table: public.messages
+    owner: author_id
+    permissions:
+      read: "isOwner || row.room_id in auth.rooms"
+      create: "row.author_id == auth.sub && row.room_id in auth.rooms"
+`,
+    );
+    const api = await startServe(bin, { config, env: { DATABASE_URL: postgres.url }, addr: apiAddr, name: 'cors-api' });
+    const context = await browser.newContext({ baseURL });
+    try {
+      const page = await context.newPage();
+      await page.goto('/healthz');
+      const got = await page.evaluate(
+        async ({ apiURL, room }) => {
+          const { token } = await (await fetch('/demo/token?user=alice')).json();
+          const auth = { Authorization: `Bearer ${token}` };
+          const created = await fetch(`${apiURL}/api/messages`, {
+            method: 'POST',
+            headers: { ...auth, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ room_id: room, author_id: 'alice', body: 'posted from another origin' }),
+          });
+          const list = await fetch(`${apiURL}/api/messages?room_id=eq.${room}&order=id.desc&limit=1`, { headers: auth });
+          const items = (await list.json()).items;
+          const anonymous = await fetch(`${apiURL}/api/messages`);
+          return {
+            list: list.status,
+            cursor: list.headers.get('Walrelay-Cursor'),
+            listed: items.map((m) => m.body),
+            created: created.status,
+            body: (await created.json()).body,
+            anonymous: anonymous.status,
+            anonymousCode: (await anonymous.json()).error?.code,
+          };
+        },
+        { apiURL, room: rooms.random },
+      );
+      assert.equal(got.created, 201);
+      assert.equal(got.body, 'posted from another origin');
+      assert.equal(got.list, 200);
+      assert.deepEqual(got.listed, ['posted from another origin']);
+      assert.ok(got.cursor, 'the page can read the Walrelay-Cursor header');
+      assert.equal(got.anonymous, 401);
+      assert.equal(got.anonymousCode, 'unauthorized', 'the page can read the error too');
+      const { rows } = await db.query("select count(*)::int as n from messages where body = 'posted from another origin'");
+      assert.equal(rows[0].n, 1);
+
+      // The demo server allows no other origin: a page on the API server's
+      // origin cannot call it (the preflight gets no CORS headers).
+      const other = await context.newPage();
+      await other.goto(`${apiURL}/healthz`);
+      const refused = await other.evaluate(async (demoURL) => {
+        try {
+          await fetch(`${demoURL}/api/messages`, { headers: { Authorization: 'Bearer x' } });
+          return 'fetched';
+        } catch (e) {
+          return e.name;
+        }
+      }, baseURL);
+      assert.equal(refused, 'TypeError', 'the browser refuses a cross-origin call the server does not allow');
+    } finally {
+      await context.close();
+      await kill(api);
+    }
   });
 
   it('reconnects after a server restart and shows what was written meanwhile, once', async () => {
