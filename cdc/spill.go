@@ -2,7 +2,7 @@ package cdc
 
 import (
 	"bufio"
-	"encoding/gob"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,23 +13,31 @@ import (
 	"github.com/walrelay/walrelay"
 )
 
-// spillRec is one change of a large transaction as written to its spill
-// file: the raw pgoutput tuple text, not the decoded row, so values read
-// back decode exactly as they would have in memory (json stays
-// json.RawMessage, big numbers stay strings).
-type spillRec struct {
-	Rel            int // index into spill.rels; -1 for messages
-	Op             walrelay.Op
-	HasNew, HasOld bool
-	New, Old       []spillCol
-	OldKeyOnly     bool
-	Prefix         string
-	Content        []byte
-}
+// A spill file holds the changes of a large transaction as the raw
+// pgoutput tuple text, not the decoded rows, so values read back decode
+// exactly as they would have in memory (json stays json.RawMessage, big
+// numbers stay strings). Each record is, in a compact binary form
+// (uvarints and length-prefixed bytes):
+//
+//	relation index + 1 (0 for a message), op, flags (new, old, old key only),
+//	[prefix, content]            for a message
+//	[columns, (kind, data)...]   for the new tuple, then the old one, if present
+const (
+	spillHasNew = 1 << iota
+	spillHasOld
+	spillOldKeyOnly
+)
 
-type spillCol struct {
-	Kind byte
-	Data []byte
+// spillOps numbers the ops in spill records.
+var spillOps = []walrelay.Op{walrelay.OpCreated, walrelay.OpUpdated, walrelay.OpDeleted, walrelay.OpTruncated, walrelay.OpMessage}
+
+func spillOp(op walrelay.Op) byte {
+	for i, o := range spillOps {
+		if o == op {
+			return byte(i)
+		}
+	}
+	return 255
 }
 
 // spill holds the changes of one open transaction beyond what is kept in
@@ -40,8 +48,8 @@ type spill struct {
 	f    *os.File
 	name string // non-empty while the file still has a name to remove
 	w    *bufio.Writer
-	enc  *gob.Encoder
-	r    *gob.Decoder
+	r    *bufio.Reader
+	buf  []byte // one record being written
 	rels []*relation
 	idx  map[*relation]int
 	n    int // records written
@@ -58,13 +66,12 @@ func newSpill(dir string) (*spill, error) {
 		s.name = ""
 	}
 	s.w = bufio.NewWriterSize(f, 1<<16)
-	s.enc = gob.NewEncoder(s.w)
 	return s, nil
 }
 
 // write appends one change. rel is nil for a message.
 func (s *spill) write(c *change) error {
-	rec := spillRec{Rel: -1, Op: c.op, OldKeyOnly: c.oldKeyOnly, Prefix: c.prefix, Content: c.content}
+	rel := 0
 	if c.rel != nil {
 		i, ok := s.idx[c.rel]
 		if !ok {
@@ -72,37 +79,48 @@ func (s *spill) write(c *change) error {
 			s.rels = append(s.rels, c.rel)
 			s.idx[c.rel] = i
 		}
-		rec.Rel = i
+		rel = i + 1
 	}
-	rec.HasNew, rec.New = tupleCols(c.newTuple)
-	rec.HasOld, rec.Old = tupleCols(c.oldTuple)
-	if err := s.enc.Encode(&rec); err != nil {
+	op := spillOp(c.op)
+	if op == 255 {
+		return fmt.Errorf("write spill file: unknown op %q", c.op)
+	}
+	var flags byte
+	if c.newTuple != nil {
+		flags |= spillHasNew
+	}
+	if c.oldTuple != nil {
+		flags |= spillHasOld
+	}
+	if c.oldKeyOnly {
+		flags |= spillOldKeyOnly
+	}
+	b := binary.AppendUvarint(s.buf[:0], uint64(rel))
+	b = append(b, op, flags)
+	if rel == 0 {
+		b = appendBytes(b, []byte(c.prefix))
+		b = appendBytes(b, c.content)
+	}
+	for _, t := range []*pglogrepl.TupleData{c.newTuple, c.oldTuple} {
+		if t == nil {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(t.Columns)))
+		for _, col := range t.Columns {
+			b = append(b, col.DataType)
+			b = appendBytes(b, col.Data)
+		}
+	}
+	s.buf = b
+	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("write spill file: %w", err)
 	}
 	s.n++
 	return nil
 }
 
-func tupleCols(t *pglogrepl.TupleData) (bool, []spillCol) {
-	if t == nil {
-		return false, nil
-	}
-	cols := make([]spillCol, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = spillCol{Kind: c.DataType, Data: c.Data}
-	}
-	return true, cols
-}
-
-func colsTuple(has bool, cols []spillCol) *pglogrepl.TupleData {
-	if !has {
-		return nil
-	}
-	t := &pglogrepl.TupleData{ColumnNum: uint16(len(cols)), Columns: make([]*pglogrepl.TupleDataColumn, len(cols))}
-	for i, c := range cols {
-		t.Columns[i] = &pglogrepl.TupleDataColumn{DataType: c.Kind, Length: uint32(len(c.Data)), Data: c.Data}
-	}
-	return t
+func appendBytes(b, data []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(data))), data...)
 }
 
 // rewind ends writing and prepares reading from the first record.
@@ -113,7 +131,7 @@ func (s *spill) rewind() error {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind spill file: %w", err)
 	}
-	s.r = gob.NewDecoder(bufio.NewReaderSize(s.f, 1<<16))
+	s.r = bufio.NewReaderSize(s.f, 1<<16)
 	return nil
 }
 
@@ -122,23 +140,100 @@ func (s *spill) next() (c *change, ok bool, err error) {
 	if s.read >= s.n {
 		return nil, false, nil
 	}
-	var rec spillRec
-	if err := s.r.Decode(&rec); err != nil {
+	c, err = s.readRecord()
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, false, fmt.Errorf("read spill file: %w", err)
 	}
 	s.read++
-	c = &change{op: rec.Op, oldKeyOnly: rec.OldKeyOnly, prefix: rec.Prefix, content: rec.Content,
-		newTuple: colsTuple(rec.HasNew, rec.New), oldTuple: colsTuple(rec.HasOld, rec.Old)}
-	if rec.Rel >= 0 {
-		if rec.Rel >= len(s.rels) {
-			return nil, false, fmt.Errorf("read spill file: bad relation index %d", rec.Rel)
-		}
-		c.rel = s.rels[rec.Rel]
-	}
 	return c, true, nil
+}
+
+func (s *spill) readRecord() (*change, error) {
+	rel, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return nil, err
+	}
+	var hdr [2]byte
+	if _, err := io.ReadFull(s.r, hdr[:]); err != nil {
+		return nil, err
+	}
+	if int(hdr[0]) >= len(spillOps) {
+		return nil, fmt.Errorf("bad op %d", hdr[0])
+	}
+	c := &change{op: spillOps[hdr[0]], oldKeyOnly: hdr[1]&spillOldKeyOnly != 0}
+	if rel == 0 {
+		prefix, err := s.readBytes()
+		if err != nil {
+			return nil, err
+		}
+		c.prefix = string(prefix)
+		if c.content, err = s.readBytes(); err != nil {
+			return nil, err
+		}
+	} else {
+		if rel > uint64(len(s.rels)) {
+			return nil, fmt.Errorf("bad relation index %d", rel-1)
+		}
+		c.rel = s.rels[rel-1]
+	}
+	if hdr[1]&spillHasNew != 0 {
+		if c.newTuple, err = s.readTuple(); err != nil {
+			return nil, err
+		}
+	}
+	if hdr[1]&spillHasOld != 0 {
+		if c.oldTuple, err = s.readTuple(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// readBytes reads a length-prefixed byte string. An empty one is empty,
+// not nil: a tuple's empty text value is not NULL.
+func (s *spill) readBytes() ([]byte, error) {
+	n, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	if n > 1<<31 {
+		return nil, fmt.Errorf("bad length %d", n)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(s.r, b)
+	return b, err
+}
+
+// readTuple reads a tuple's columns; their data share one allocation.
+func (s *spill) readTuple() (*pglogrepl.TupleData, error) {
+	n, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		return nil, err
+	}
+	if n > 1<<16 {
+		return nil, fmt.Errorf("bad column count %d", n)
+	}
+	cols := make([]pglogrepl.TupleDataColumn, n)
+	t := &pglogrepl.TupleData{ColumnNum: uint16(n), Columns: make([]*pglogrepl.TupleDataColumn, n)}
+	for i := range cols {
+		kind, err := s.r.ReadByte()
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.readBytes()
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = pglogrepl.TupleDataColumn{DataType: kind, Length: uint32(len(data)), Data: data}
+		t.Columns[i] = &cols[i]
+	}
+	return t, nil
 }
 
 // remaining is the number of changes not read back yet.
