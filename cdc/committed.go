@@ -50,3 +50,55 @@ func (c *committed) close() {
 		c.spill = nil
 	}
 }
+
+// prefetcher reads a committed transaction's chunks one ahead: a goroutine
+// calls next (reading the spill file and decoding) while the caller hands
+// the previous chunk on, so the two overlap. At most one chunk waits
+// decoded besides the one being handed on. stop ends the goroutine; call
+// it before closing the committed transaction.
+type prefetcher struct {
+	out  chan chunk
+	quit chan struct{}
+	done chan struct{}
+}
+
+type chunk struct {
+	tx  *walrelay.Txn
+	ok  bool
+	err error
+}
+
+func prefetch(c *committed) *prefetcher {
+	p := &prefetcher{out: make(chan chunk), quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for {
+			tx, ok, err := c.next()
+			select {
+			case p.out <- chunk{tx, ok, err}:
+			case <-p.quit:
+				return
+			}
+			if !ok || err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the next chunk, as committed.next does.
+func (p *prefetcher) next() (*walrelay.Txn, bool, error) {
+	select {
+	case c := <-p.out:
+		return c.tx, c.ok, c.err
+	case <-p.done:
+		return nil, false, nil
+	}
+}
+
+// stop ends the reading goroutine and waits for it.
+func (p *prefetcher) stop() {
+	close(p.quit)
+	<-p.done
+}

@@ -223,8 +223,16 @@ func (s *stream) deliver(ctx context.Context, ct *committed) error {
 	if ct.txn.EndLSN <= s.c.delivered {
 		return nil
 	}
+	next := ct.next
+	if ct.spill != nil {
+		// A large transaction: its next chunk is read back and decoded
+		// while the sink takes the current one.
+		p := prefetch(ct)
+		defer p.stop() // before ct.close
+		next = p.next
+	}
 	for {
-		tx, ok, err := ct.next()
+		tx, ok, err := next()
 		if err != nil {
 			return fmt.Errorf("txn %d at %s: %w", ct.txn.XID, ct.txn.CommitLSN, err)
 		}
