@@ -11,7 +11,8 @@ import (
 // writeLoop is the connection's only writer. It sends what is queued as
 // one frame, at most one frame per BatchWindow: after a quiet spell the
 // first message goes out at once, and what is queued within the window
-// after a frame waits for the window's end and shares the next frame. It
+// after a frame waits for the window's end and shares the next frame,
+// unless fullBatch messages are waiting already. It
 // pings every Heartbeat, and closes the connection: with 4408 when the
 // queue overflowed, with the code given to closeWith, or at once when a
 // write or ping fails. A write that takes longer than WriteTimeout is cut
@@ -42,7 +43,10 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.q.notify:
-			if w := c.s.cfg.BatchWindow; w > 0 {
+			// Waiting serves to gather small messages; a queue that
+			// already holds a frame's worth (a large transaction, a
+			// backlog) is written at once.
+			if w := c.s.cfg.BatchWindow; w > 0 && c.q.len() < fullBatch {
 				if wait := w - time.Since(last); wait > 0 && !c.waitBatch(wait) {
 					continue
 				}
@@ -56,6 +60,10 @@ func (c *conn) writeLoop() {
 		}
 	}
 }
+
+// fullBatch is the queue length from which the write loop does not wait
+// out the batch window: so many messages make a frame worth sending now.
+const fullBatch = 128
 
 // closeIfAsked closes the connection if the queue overflowed or closeWith
 // was called, and reports whether it did.
