@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -234,7 +235,7 @@ func (e *env) keepLog() string {
 func (e *env) close() error {
 	errs := []error{e.stopServer()}
 	if e.cluster == nil && e.dbURL != "" {
-		slots := []string{recvSlot}
+		slots := slices.Clone(recvSlots)
 		if e.ownSlot {
 			slots = append(slots, e.slot)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,11 +25,12 @@ type ingestFigures struct {
 	LastS  float64 `json:"commit_to_last_s"`
 	Rate   float64 `json:"events_per_s"`
 	// RecvS is pg_recvlogical's time to stream the same transaction
-	// (pgoutput, to /dev/null); RecvRate its changes/s; Ratio is Rate
-	// over RecvRate.
-	RecvS    float64 `json:"pg_recvlogical_s"`
-	RecvRate float64 `json:"pg_recvlogical_per_s"`
-	Ratio    float64 `json:"ratio"`
+	// (pgoutput, to /dev/null), the fastest of RecvRuns; RecvRate its
+	// changes/s; Ratio is Rate over RecvRate.
+	RecvS    float64   `json:"pg_recvlogical_s"`
+	RecvRuns []float64 `json:"pg_recvlogical_runs_s"`
+	RecvRate float64   `json:"pg_recvlogical_per_s"`
+	Ratio    float64   `json:"ratio"`
 	// Both walsenders decode the COPY as it is written; pgoutput (protocol
 	// 1) sends nothing before the commit, so both times run from it.
 }
@@ -62,12 +64,14 @@ func runIngest(ctx context.Context, o *options, sc *scenario, r *report) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for _, s := range []string{
-		"create publication " + recvPublicaton + " for table " + loadTable,
-		"select pg_create_logical_replication_slot('" + recvSlot + "', 'pgoutput')",
-	} {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%s: %w", s, err)
+	if _, err := conn.Exec(ctx, "create publication "+recvPublicaton+" for table "+loadTable); err != nil {
+		return fmt.Errorf("create publication: %w", err)
+	}
+	// One slot per pg_recvlogical run, each made before the COPY, so each
+	// run decodes the very same transaction.
+	for _, slot := range recvSlots {
+		if _, err := conn.Exec(ctx, "select pg_create_logical_replication_slot($1, 'pgoutput')", slot); err != nil {
+			return fmt.Errorf("create slot %s: %w", slot, err)
 		}
 	}
 
@@ -106,18 +110,25 @@ func runIngest(ctx context.Context, o *options, sc *scenario, r *report) error {
 	c := f.clients[0]
 	first, last := time.UnixMicro(c.firstRecvUS), time.UnixMicro(c.lastRecvUS)
 
-	// The ceiling: pg_recvlogical on the same transaction.
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(rctx, recv, "-d", e.dbURL, "--slot", recvSlot, "--start", "--no-loop",
-		"--endpos", endLSN, "-o", "proto_version=1", "-o", "publication_names="+recvPublicaton, "-f", "/dev/null")
-	recvStart := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pg_recvlogical: %w: %s", err, strings.TrimSpace(string(out)))
+	// The ceiling: pg_recvlogical on the same transaction, the fastest of
+	// its runs (a shared machine makes single runs vary widely).
+	g := &ingestFigures{Rows: int(n), CopyS: committed.Sub(copyStart).Seconds()}
+	for _, slot := range recvSlots {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		cmd := exec.CommandContext(rctx, recv, "-d", e.dbURL, "--slot", slot, "--start", "--no-loop",
+			"--endpos", endLSN, "-o", "proto_version=1", "-o", "publication_names="+recvPublicaton, "-f", "/dev/null")
+		recvStart := time.Now()
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("pg_recvlogical: %w: %s", err, strings.TrimSpace(string(out)))
+		}
+		g.RecvRuns = append(g.RecvRuns, time.Since(recvStart).Seconds())
+		if _, err := conn.Exec(ctx, "select pg_drop_replication_slot($1)", slot); err != nil {
+			return fmt.Errorf("drop slot %s: %w", slot, err)
+		}
 	}
-	recvTime := time.Since(recvStart)
-
-	g := &ingestFigures{Rows: int(n), CopyS: committed.Sub(copyStart).Seconds(), RecvS: recvTime.Seconds()}
+	g.RecvS = slices.Min(g.RecvRuns)
 	if c.got.Load() > 0 {
 		g.FirstS, g.LastS = first.Sub(committed).Seconds(), last.Sub(committed).Seconds()
 	}

@@ -177,7 +177,11 @@ func (r *report) print(w io.Writer) {
 		g := r.Ingest
 		row("ingest", "%d rows; COPY %.2f s; commit→first event %.2f s, →last %.2f s", g.Rows, g.CopyS, g.FirstS, g.LastS)
 		row("walrelay rate", "%.0f events/s (commit→last)", g.Rate)
-		row("pg_recvlogical", "%.2f s, %.0f changes/s", g.RecvS, g.RecvRate)
+		runs := make([]string, len(g.RecvRuns))
+		for i, x := range g.RecvRuns {
+			runs[i] = fmt.Sprintf("%.2f", x)
+		}
+		row("pg_recvlogical", "%.2f s, %.0f changes/s (fastest of %s s)", g.RecvS, g.RecvRate, strings.Join(runs, ", "))
 		row("walrelay / pg_recvlogical", "%.0f%%", 100*g.Ratio)
 	}
 	if r.Idle != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,7 +19,6 @@ const (
 	// twinTable has the same shape but is not in walrelay's publication;
 	// the ingest scenario streams it with pg_recvlogical.
 	twinTable      = loadSchema + ".twin"
-	recvSlot       = "walrelay_load_recv"
 	recvPublicaton = "walrelay_load_recv"
 )
 
@@ -30,6 +30,9 @@ const tableDDL = `(
   secret  text,
   sent_us bigint  not null default (extract(epoch from clock_timestamp()) * 1000000)::bigint
 )`
+
+// recvSlots are the ingest scenario's pg_recvlogical slots, one per run.
+var recvSlots = []string{"walrelay_load_recv_1", "walrelay_load_recv_2", "walrelay_load_recv_3"}
 
 // body is every row's message text, about as long as a chat line.
 const body = "hello from the walrelay load tool, a chat line of some sixty bytes"
@@ -43,7 +46,7 @@ const insertSQL = "insert into " + loadTable + " (room_id, user_id, body, secret
 // emptied. Slots a previous run left behind are dropped when inactive, so
 // they do not retain WAL.
 func prepareSchema(ctx context.Context, dbURL, slot string, fresh bool) error {
-	slots := []string{recvSlot}
+	slots := slices.Clone(recvSlots)
 	if fresh {
 		slots = append(slots, slot)
 	}
