@@ -115,14 +115,29 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
+	// release undoes, in reverse, what the connection holds (the limits,
+	// the wait group): when this returns, or, once the connection is
+	// handed to its own goroutine, when that ends.
+	var undo []func()
+	release := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		s.wg.Done()
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			release()
+		}
+	}()
 
 	ip := clientIP(r, s.cfg.TrustProxy)
 	if !s.limits.acquireIP(ip) {
 		http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 		return
 	}
-	defer s.limits.releaseIP(ip)
+	undo = append(undo, func() { s.limits.releaseIP(ip) })
 
 	var id identity
 	var hasToken bool
@@ -156,12 +171,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 	default:
 		c.awaitAuth()
 	}
-	defer func() {
+	undo = append(undo, func() {
 		c.stopTimers()
 		if c.hasUser {
 			s.limits.releaseUser(c.user)
 		}
-	}()
+	})
 
 	s.mu.Lock()
 	if s.shutdown {
@@ -176,11 +191,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 	}
 	s.mu.Unlock()
 
-	c.serve()
-
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+	// The connection runs in a goroutine of its own, and this handler
+	// returns: net/http's goroutine for the request, its stack and the
+	// request are then freed instead of being held as long as the
+	// connection lives (a few KB for every idle connection). Shutdown
+	// still waits for it (the wait group).
+	handedOff = true
+	go func() {
+		defer release()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
 }
 
 // Shutdown closes every connection with 1001 and waits until their

@@ -16,6 +16,9 @@ type idleFigures struct {
 	PerConnKB      float64 `json:"rss_per_connection_kb"`
 	HeapPerConnKB  float64 `json:"heap_per_connection_kb"`
 	StackPerConnKB float64 `json:"stack_per_connection_kb"`
+	// GoroutinesPerConn is the growth of the server's goroutines over the
+	// number of connections.
+	GoroutinesPerConn float64 `json:"goroutines_per_connection"`
 }
 
 // runIdle connects and subscribes every client, holds the connections
@@ -34,6 +37,7 @@ func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
 		g.RSSBefore, _, _ = procMem(e.serverPID)
 	}
 	from := e.cpuSnap()
+	e.signal(sysProfileStart)
 	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
 	if err != nil {
 		return err
@@ -48,6 +52,7 @@ func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
 	case <-time.After(o.duration):
 	}
 	to := e.cpuSnap()
+	e.signal(sysProfileStop) // the heap profile then shows what the connections hold
 	after := goMemory(e.serverURL)
 	if e.serverPID != 0 {
 		g.RSSAfter, _, _ = procMem(e.serverPID)
@@ -57,6 +62,7 @@ func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
 	g.PerConnKB = float64(g.RSSAfter-g.RSSBefore) / n / 1024
 	g.HeapPerConnKB = (after["go_memstats_heap_inuse_bytes"] - before["go_memstats_heap_inuse_bytes"]) / n / 1024
 	g.StackPerConnKB = (after["go_memstats_stack_inuse_bytes"] - before["go_memstats_stack_inuse_bytes"]) / n / 1024
+	g.GoroutinesPerConn = (after["go_goroutines"] - before["go_goroutines"]) / n
 	r.Idle = g
 	r.Clients = len(f.clients)
 	r.Checks = f.tally(func(*client) int64 { return 0 })
@@ -77,7 +83,7 @@ func goMemory(serverURL string) map[string]float64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		name, val, ok := strings.Cut(sc.Text(), " ")
-		if ok && strings.HasPrefix(name, "go_memstats_") {
+		if ok && (strings.HasPrefix(name, "go_memstats_") || name == "go_goroutines") {
 			if v, err := strconv.ParseFloat(val, 64); err == nil {
 				out[name] = v
 			}

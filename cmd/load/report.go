@@ -187,7 +187,8 @@ func (r *report) print(w io.Writer) {
 	if r.Idle != nil {
 		g := r.Idle
 		row("server RSS", "%.1f MB before clients, %.1f MB with them", float64(g.RSSBefore)/(1<<20), float64(g.RSSAfter)/(1<<20))
-		row("per connection", "%.1f KB RSS, %.1f KB Go heap, %.1f KB goroutine stacks", g.PerConnKB, g.HeapPerConnKB, g.StackPerConnKB)
+		row("per connection", "%.1f KB RSS, %.1f KB Go heap, %.1f KB goroutine stacks (%.1f goroutines)",
+			g.PerConnKB, g.HeapPerConnKB, g.StackPerConnKB, g.GoroutinesPerConn)
 	}
 	cu := r.CPU
 	if cu.Known {
