@@ -40,6 +40,14 @@ type pgBinding struct {
 // Match implements hub.Matcher: the binding's filter.
 func (b *pgBinding) Match(row walrelay.Row) bool { return b.filter == nil || b.filter.Match(row) }
 
+// EqualityKey and ValueKey implement hub.KeyedMatcher with the binding's
+// filter, so the hub indexes a binding with an eq filter by its value, as
+// it does walrelay's own subscriptions.
+func (b *pgBinding) EqualityKey() (col, key string, ok bool) { return b.filter.EqualityKey() }
+
+// ValueKey implements hub.KeyedMatcher (see EqualityKey).
+func (b *pgBinding) ValueKey(v any) (string, bool) { return b.filter.ValueKey(v) }
+
 // wants reports whether the binding listens to changes of type typ.
 func (b *pgBinding) wants(typ string) bool { return b.event == pgAll || b.event == typ }
 
