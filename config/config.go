@@ -171,34 +171,15 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data, os.LookupEnv)
 }
 
-var varRe = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
-
 // Parse parses config text; file names it in errors. ${VAR} and
-// ${VAR:-default} expand through lookup; an unset variable without a
+// ${VAR:-default} expand through lookup (see expandVars: not in comments,
+// and each value read as the text it is); an unset variable without a
 // default is an error naming it and its line.
 func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	var errs []error
-	lines := strings.Split(string(data), "\n")
-	for i, line := range lines {
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
-		}
-		lines[i] = varRe.ReplaceAllStringFunc(line, func(m string) string {
-			sub := varRe.FindStringSubmatch(m)
-			if v, ok := lookup(sub[1]); ok && v != "" {
-				return v
-			}
-			if sub[2] != "" {
-				return sub[3]
-			}
-			errs = append(errs, fmt.Errorf("%s:%d: environment variable %s is not set", file, i+1, sub[1]))
-			return ""
-		})
+	expanded, err := expandVars(file, data, lookup)
+	if err != nil {
+		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	expanded := []byte(strings.Join(lines, "\n"))
 	c := &Config{file: file}
 	f, err := parser.ParseBytes(expanded, 0)
 	if err != nil {
