@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 )
@@ -155,4 +156,54 @@ func TestParseTakesEnvironmentValuesAsSet(t *testing.T) {
 			t.Errorf("secret %q, url %q: read as %q, %q", secret, url, c.Auth.JWT.Secret, c.Database.URL)
 		}
 	}
+}
+
+// Expansion never panics, and text without variables is left unchanged.
+func FuzzExpand(f *testing.F) {
+	for _, s := range []string{"a: ${V}\n", "k: '${V}' # ${W}\n", "s: |\n  ${V}\nn: 1", "x: \"a\\\"${V}\n  b\"", "[${V}, {a: ${V}}]", "- ${V:-d}", "'''${V}'", "${", "${V"} {
+		f.Add(s, "v")
+	}
+	f.Fuzz(func(t *testing.T, text, v string) {
+		out, err := expandVars("f.yaml", []byte(text), env(map[string]string{"V": v}))
+		if !strings.Contains(text, "${") && (err != nil || string(out) != text) {
+			t.Fatalf("text without variables changed: %q -> %q, %v", text, out, err)
+		}
+	})
+}
+
+// Whatever a variable holds, "k: ${V}" and its quoted forms read back as
+// exactly that text.
+func FuzzExpandValue(f *testing.F) {
+	for _, v := range []string{"x", "!a #b", "a: b", "'q'", `"d"`, "- x", "1", "[a]"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if v == "" || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\ufeff") || strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f || r >= 0x80 && r < 0xa0 }) >= 0 {
+			return // YAML allows no other control characters in a document
+		}
+		for _, line := range []string{"k: ${V}", `k: "${V}"`, "k: '${V}'", "k: [${V}]"} {
+			out, err := expandVars("f.yaml", []byte(line+"\n"), env(map[string]string{"V": v}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := yaml.Unmarshal(out, &doc); err != nil {
+				t.Fatalf("%q with %q: %q does not parse: %v", line, v, out, err)
+			}
+			got := doc["k"]
+			if l, ok := got.([]any); ok && len(l) == 1 {
+				got = l[0]
+			}
+			if s, ok := got.(string); ok && s == v {
+				continue
+			}
+			if line == "k: ${V}" || line == "k: [${V}]" {
+				// A plain value may read as a number, a boolean or null.
+				if _, isString := got.(string); !isString && plainSafe(v) {
+					continue
+				}
+			}
+			t.Fatalf("%q with %q: %q reads back %#v", line, v, out, got)
+		}
+	})
 }
