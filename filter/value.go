@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -275,30 +276,12 @@ func cmpNum(a, b num) int {
 		return cmpInt(int(a.cls), int(b.cls))
 	}
 	if a.isInt && b.isInt {
-		return cmpInt64(a.i, b.i)
+		return cmp.Compare(a.i, b.i)
 	}
 	return a.rat().Cmp(b.rat())
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+func cmpInt(a, b int) int { return cmp.Compare(a, b) }
 
 func parseBool(s string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {

@@ -38,14 +38,11 @@ func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
 	}
 	from := e.cpuSnap()
 	e.signal(sysProfileStart)
-	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
+	f, err := connect(ctx, e, o, sc)
 	if err != nil {
 		return err
 	}
 	defer f.close()
-	if err := f.waitSubscribed(ctx, time.Minute+time.Duration(o.clients)*5*time.Millisecond); err != nil {
-		return err
-	}
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

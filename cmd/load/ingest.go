@@ -51,14 +51,11 @@ func runIngest(ctx context.Context, o *options, sc *scenario, r *report) error {
 		return err
 	}
 	defer e.close()
-	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
+	f, err := connect(ctx, e, o, sc)
 	if err != nil {
 		return err
 	}
 	defer f.close()
-	if err := f.waitSubscribed(ctx, time.Minute); err != nil {
-		return err
-	}
 	conn, err := pgx.Connect(ctx, e.dbURL)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)

@@ -157,14 +157,11 @@ func runStream(ctx context.Context, o *options, sc *scenario, r *report) error {
 		return err
 	}
 	defer e.close()
-	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
+	f, err := connect(ctx, e, o, sc)
 	if err != nil {
 		return err
 	}
 	defer f.close()
-	if err := f.waitSubscribed(ctx, time.Minute+time.Duration(o.clients)*5*time.Millisecond); err != nil {
-		return err
-	}
 
 	start := time.Now().Add(100 * time.Millisecond)
 	plan := &writePlan{writers: o.writers, rate: o.rate, keys: sc.keys(o), start: start,
@@ -216,6 +213,20 @@ func runStream(ctx context.Context, o *options, sc *scenario, r *report) error {
 	r.finishServer(e)
 	r.OK = r.Checks.ok() && r.Checks.Delivered > 0
 	return e.stopServer()
+}
+
+// connect dials the scenario's clients and waits until each is answered
+// subscribed. The caller closes the fleet.
+func connect(ctx context.Context, e *env, o *options, sc *scenario) (*fleet, error) {
+	f, err := dialFleet(ctx, e.serverURL, o.secret, o.specs(sc), o.dialParallel)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.waitSubscribed(ctx, time.Minute+time.Duration(o.clients)*5*time.Millisecond); err != nil {
+		f.close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // finishServer records the server's memory and the profiles written.
