@@ -1,6 +1,9 @@
 package walrelay
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Packages wrap them with a client-safe message, e.g.
 // fmt.Errorf("%w: unknown column %q", walrelay.ErrInvalidFilter, name);
@@ -19,4 +22,11 @@ var (
 	ErrRateLimited   = errors.New("rate limited")           // 429 rate_limited
 	ErrTooManySubs   = errors.New("too many subscriptions") // too_many_subscriptions
 	ErrUnknownModel  = errors.New("unknown model")          // 404 not_found
+	// ErrUnavailable: the model is stopped because its table no longer
+	// matches the config (see Mismatch), or it changed during the request.
+	ErrUnavailable = errors.New("unavailable") // 503 unavailable
+	// ErrSchemaChanged: a query failed because the table changed under it
+	// (a column dropped, renamed or retyped). Callers re-read the catalog
+	// and retry once; unhandled it is a 503 like ErrUnavailable.
+	ErrSchemaChanged = fmt.Errorf("%w: the table changed; retry", ErrUnavailable)
 )

@@ -3,8 +3,10 @@ package walrelay
 import "slices"
 
 // Model is one table exposed by walrelay, as configured in walrelay.yaml and
-// resolved against the live database at startup. A Model is immutable once
-// the server runs and may be shared by all goroutines.
+// resolved against the live database. A Model is immutable once shared and
+// may be used by all goroutines; when the table changes (ALTER TABLE) the
+// Schema holds a new version of it with the same Name (see Schema.Replace),
+// and whoever holds an older version keeps a consistent one.
 type Model struct {
 	// Name is the model name used in channels and by the SDK, e.g. "Message".
 	Name string
@@ -29,6 +31,19 @@ type Model struct {
 	Columns []Column
 	// PrimaryKey is the name of the single primary key column.
 	PrimaryKey string
+
+	// Source is the config position of the model's table setting
+	// ("walrelay.yaml:12"), for messages; may be empty.
+	Source string
+	// Pins are the columns the config depends on (primary key, owner,
+	// hide, and the columns the rules read), as resolved at startup. A
+	// version of the table that lacks one of them by name and type stops
+	// the model (see CheckPins).
+	Pins []Pin
+	// Unavailable is set on a version whose table no longer matches the
+	// config: the model is stopped, REST answers 503 and no event of it is
+	// sent. Nil on a working model.
+	Unavailable *Mismatch
 }
 
 // Column is one column of a model's table, read from the catalog.
@@ -92,43 +107,3 @@ func (m *Model) AllowsKind(k ChannelKind) bool {
 
 // Broadcasts reports whether the model emits events of op.
 func (m *Model) Broadcasts(op Op) bool { return slices.Contains(m.Broadcast, op) }
-
-// Schema is the set of configured models, indexed for lookup. It is
-// immutable after startup.
-type Schema struct {
-	Models []*Model
-	byName map[string]*Model
-	byPath map[string]*Model
-	byTbl  map[string]*Model
-}
-
-// NewSchema indexes models by name, REST path and qualified table.
-func NewSchema(models []*Model) *Schema {
-	s := &Schema{Models: models, byName: map[string]*Model{}, byPath: map[string]*Model{}, byTbl: map[string]*Model{}}
-	for _, m := range models {
-		s.byName[m.Name] = m
-		s.byPath[m.Path] = m
-		s.byTbl[m.QualifiedTable()] = m
-	}
-	return s
-}
-
-// ByName returns the model named name, or nil.
-func (s *Schema) ByName(name string) *Model { return s.byName[name] }
-
-// ByPath returns the model served at /api/{path}, or nil.
-func (s *Schema) ByPath(path string) *Model { return s.byPath[path] }
-
-// ByTable returns the model of table schema.table, or nil.
-func (s *Schema) ByTable(schema, table string) *Model { return s.byTbl[schema+"."+table] }
-
-// Realtime returns the models that produce live events, in config order.
-func (s *Schema) Realtime() []*Model {
-	var out []*Model
-	for _, m := range s.Models {
-		if m.Realtime() {
-			out = append(out, m)
-		}
-	}
-	return out
-}

@@ -101,3 +101,14 @@ func appendUnique(s []string, v string) []string {
 	}
 	return append(s, v)
 }
+
+// Columns returns the row columns the rule reads: those it names (row.col,
+// row["col"]) and the owner column when it uses isOwner. A table version
+// that changes one of them no longer fits the compiled rule. The slice
+// must not be modified.
+func (r *Rule) Columns() []string {
+	if r == nil {
+		return nil
+	}
+	return r.rowColumns()
+}

@@ -55,7 +55,7 @@ type Rule struct {
 func Compile(schema *walrelay.Schema) (*Policy, error) {
 	p := &Policy{rules: map[string]map[Action]*Rule{}}
 	var errs []error
-	for _, m := range schema.Models {
+	for _, m := range schema.Models() {
 		rules, err := compileModel(m)
 		errs = append(errs, err)
 		p.rules[m.Name] = rules

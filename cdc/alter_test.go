@@ -2,6 +2,8 @@ package cdc
 
 import (
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/walrelay/walrelay"
@@ -105,4 +107,50 @@ func TestAlterTableInsideSpilledTxn(t *testing.T) {
 	if _, old := got[5].New["later"]; old || fmt.Sprint(got[5].New["renamed"]) != "1.10" {
 		t.Fatalf("renamed column mid-transaction: %s", rowJSON(t, got[5].New))
 	}
+}
+
+// TestRelationDecidesAvailability pins columns of the model: a relation
+// without a pinned column (renamed), or with it retyped, gives events of a
+// stopped version; the table renamed likewise; a relation that fits again
+// gives the schema's own version. SchemaChanged fires for each change.
+func TestRelationDecidesAvailability(t *testing.T) {
+	t.Parallel()
+	e := mustEnv(t, false)
+	name := *e.items.Column("name")
+	n := *e.items.Column("n")
+	e.items.Pins = []walrelay.Pin{
+		{Column: "name", TypeOID: name.TypeOID, Type: name.Type, Use: "hide", Source: "w.yaml:3"},
+		{Column: "n", TypeOID: n.TypeOID, Type: n.Type, Use: "read rule", Source: "w.yaml:5"},
+	}
+	e.items.Source = "w.yaml:1"
+	var kicks atomic.Int32
+	e.cfg.SchemaChanged = func() { kicks.Add(1) }
+	e.mustSetup(t)
+	sink := newSink()
+	e.start(t, sink)
+	step := func(sql string, wantStopped string) {
+		t.Helper()
+		before := kicks.Load()
+		pgtest.MustExec(t, e.url, sql)
+		ev := sink.next(t).Events[0]
+		switch {
+		case wantStopped == "" && ev.Model != e.items:
+			t.Fatalf("after %q: model %+v, want the schema's version", sql, ev.Model.Unavailable)
+		case wantStopped != "" && (ev.Model.Unavailable == nil || !strings.Contains(ev.Model.Unavailable.Error(), wantStopped)):
+			t.Fatalf("after %q: unavailable = %v, want %q", sql, ev.Model.Unavailable, wantStopped)
+		case wantStopped != "" && ev.Model.Name != "Item":
+			t.Fatalf("stopped version of %q", ev.Model.Name)
+		}
+		if strings.HasPrefix(sql, "alter") && kicks.Load() == before {
+			t.Fatalf("after %q: SchemaChanged not called", sql)
+		}
+	}
+	step(`insert into items (id, name) values (1, 'a')`, "")
+	step(`alter table items rename column name to title; insert into items (id, title) values (2, 'b')`,
+		`w.yaml:3: hide column "name" is no longer in public.items`)
+	step(`alter table items rename column title to name; insert into items (id, name) values (3, 'c')`, "")
+	step(`alter table items alter column n type int8; insert into items (id, n) values (4, 4)`,
+		`w.yaml:5: read rule column "n" of public.items changed type from integer`)
+	step(`alter table items alter column n type int4; alter table items add column extra int; insert into items (id) values (5)`, "")
+	step(`alter table items rename to things; insert into things (id) values (6)`, `table public.items was renamed to public.things`)
 }

@@ -65,7 +65,7 @@ func mustParse(b *testing.B, raw []byte) pglogrepl.Message {
 // per-change cost of the replication loop before routing.
 func BenchmarkDecodeInsert(b *testing.B) {
 	d := newTxnDecoder(walrelay.NewSchema([]*walrelay.Model{benchModel}), pgjson.NewDecoder(),
-		slog.New(slog.DiscardHandler), DefaultChunkEvents, b.TempDir())
+		slog.New(slog.DiscardHandler), DefaultChunkEvents, b.TempDir(), nil)
 	if _, err := d.handle(mustParse(b, relationMsg(16384, benchModel))); err != nil {
 		b.Fatal(err)
 	}

@@ -73,6 +73,11 @@ type Config struct {
 	// Logger receives connection and decoding problems; default
 	// slog.Default().
 	Logger *slog.Logger
+	// SchemaChanged, when set, is called when a Relation message shows
+	// that a model's table changed (ALTER TABLE): a signal to read the
+	// catalog again for REST. It is called from the replication goroutine
+	// and must not block.
+	SchemaChanged func()
 }
 
 var validName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

@@ -18,8 +18,16 @@ const MessagePrefix = "walrelay"
 // that are not configured. A relation is never modified: a new Relation
 // message (after ALTER TABLE) replaces it, so changes recorded earlier keep
 // the columns they were sent with.
+//
+// model is the version of the model its changes are decoded with: the
+// schema's current one when the relation has every pinned column with its
+// type (walrelay.Model.CheckPins), else a stopped copy (Unavailable set)
+// whose events the hub does not send. The relation decides, not the
+// catalog, because the stream may lag behind the catalog: a relation
+// without a hidden column's name may carry that column renamed.
 type relation struct {
 	model *walrelay.Model
+	name  string // schema.table
 	cols  []*pglogrepl.RelationMessageColumn
 }
 
@@ -44,12 +52,13 @@ type txnDecoder struct {
 	chunk    int
 	spillDir string
 	rels     map[uint32]*relation
+	changed  func()        // Config.SchemaChanged; may be nil
 	cur      *walrelay.Txn // nil outside a transaction
 	spill    *spill        // changes of cur beyond chunk; nil while it fits
 }
 
-func newTxnDecoder(schema *walrelay.Schema, dec *pgjson.Decoder, log *slog.Logger, chunk int, spillDir string) *txnDecoder {
-	return &txnDecoder{schema: schema, dec: dec, log: log, chunk: chunk, spillDir: spillDir, rels: map[uint32]*relation{}}
+func newTxnDecoder(schema *walrelay.Schema, dec *pgjson.Decoder, log *slog.Logger, chunk int, spillDir string, changed func()) *txnDecoder {
+	return &txnDecoder{schema: schema, dec: dec, log: log, chunk: chunk, spillDir: spillDir, rels: map[uint32]*relation{}, changed: changed}
 }
 
 // inTxn reports whether a transaction has begun and not yet committed.
@@ -70,7 +79,7 @@ func (d *txnDecoder) close() {
 func (d *txnDecoder) handle(msg pglogrepl.Message) (*committed, error) {
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		d.rels[m.RelationID] = &relation{model: d.schema.ByTable(m.Namespace, m.RelationName), cols: m.Columns}
+		d.relation(m)
 	case *pglogrepl.BeginMessage:
 		d.close()
 		d.cur = &walrelay.Txn{XID: m.Xid, CommitLSN: walrelay.LSN(m.FinalLSN), CommitTime: m.CommitTime}

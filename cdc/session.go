@@ -62,7 +62,7 @@ func (c *Consumer) session(ctx context.Context) error {
 		stopWatch()
 		<-watchDone
 	}()
-	s := &stream{c: c, conn: conn, txd: newTxnDecoder(c.schema, c.dec, c.cfg.Logger, c.cfg.ChunkEvents, c.cfg.SpillDir)}
+	s := &stream{c: c, conn: conn, txd: newTxnDecoder(c.schema, c.dec, c.cfg.Logger, c.cfg.ChunkEvents, c.cfg.SpillDir, c.cfg.SchemaChanged)}
 	defer s.txd.close()
 	err = s.loop(ctx)
 	if ctx.Err() != nil {

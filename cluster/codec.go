@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/walrelay/walrelay"
 )
@@ -35,18 +36,31 @@ const (
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt stream message")
 
+// stoppedSuffix marks the model name of an event of a stopped model
+// version (walrelay.Model.Unavailable: its table no longer fits the
+// config). Such an event travels without its rows, which may carry a
+// renamed hidden column; a node decodes it as an event of a stopped
+// version, which its hub does not send (a gap), and a node that does not
+// know the mark skips it as an event of an unknown model.
+const stoppedSuffix = "\x00stopped"
+
 // appendEvent appends the encoding of ev (all but the transaction's
 // fields: XID, LSN and CommitTime travel in the message header).
 func appendEvent(b []byte, ev *walrelay.Event) []byte {
 	b = appendString(b, string(ev.Op))
 	model := ""
+	newRow, oldRow := ev.New, ev.Old
 	if ev.Model != nil {
 		model = ev.Model.Name
+		if ev.Model.Unavailable != nil {
+			model += stoppedSuffix
+			newRow, oldRow = nil, nil
+		}
 	}
 	b = appendString(b, model)
 	b = binary.AppendUvarint(b, uint64(ev.Seq))
-	b = appendRow(b, ev.New)
-	b = appendRow(b, ev.Old)
+	b = appendRow(b, newRow)
+	b = appendRow(b, oldRow)
 	b = appendString(b, ev.Prefix)
 	b = appendBytes(b, ev.Content)
 	return b
@@ -291,7 +305,16 @@ func decodeEvents(data []byte, h txnHeader, schema *walrelay.Schema) ([]*walrela
 		if d.err != nil {
 			break
 		}
-		if model != "" {
+		if name, stopped := strings.CutSuffix(model, stoppedSuffix); stopped {
+			m := schema.ByName(name)
+			if m == nil {
+				continue
+			}
+			v := *m
+			v.Unavailable = &walrelay.Mismatch{Model: name}
+			v.Unavailable.Add(m.Source, "the table no longer fits the config on the node that streams (see its log)")
+			ev.Model = &v
+		} else if model != "" {
 			if ev.Model = schema.ByName(model); ev.Model == nil {
 				continue
 			}

@@ -112,6 +112,28 @@ func TestCodecFallbacks(t *testing.T) {
 	}
 }
 
+// An event of a stopped model version travels without its rows and is
+// decoded as an event of a stopped version, so no node sends it.
+func TestCodecStoppedModel(t *testing.T) {
+	stopped := *testModel
+	stopped.Unavailable = &walrelay.Mismatch{Model: testModel.Name}
+	stopped.Unavailable.Add("w.yaml:3", "hide column %q is no longer in %s", "ip", "public.messages")
+	b := appendEvent(nil, &walrelay.Event{Op: walrelay.OpCreated, Model: &stopped, New: walrelay.Row{"id": int64(1), "ip2": "secret"}})
+	if strings.Contains(string(b), "secret") {
+		t.Fatalf("a stopped version's row was encoded: %q", b)
+	}
+	got, err := decodeEvents(b, txnHeader{}, testSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Model.Name != "Message" || got[0].Model.Unavailable == nil || got[0].New != nil {
+		t.Fatalf("decoded %+v", got)
+	}
+	if testModel.Unavailable != nil {
+		t.Fatal("the schema's model was changed")
+	}
+}
+
 func TestCodecRejectsCorruptInput(t *testing.T) {
 	full := appendEvent(nil, &walrelay.Event{Op: walrelay.OpCreated, Model: testModel,
 		New: walrelay.Row{"a": []any{"x", int64(1)}, "b": json.Number("1")}})

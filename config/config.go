@@ -59,6 +59,28 @@ type Config struct {
 type Database struct {
 	// URL is any libpq URL; replication uses the same URL.
 	URL string `yaml:"url"`
+	// DDLTrigger lets walrelay create a ddl_command_end event trigger
+	// that tells it about ALTER TABLE at once (default true; it needs a
+	// superuser and is skipped for other roles).
+	DDLTrigger *bool `yaml:"ddl_trigger"`
+	// SchemaPoll is how often the catalog is read again without a signal
+	// (default 30s; 0 never).
+	SchemaPoll *time.Duration `yaml:"schema_poll"`
+}
+
+// DefaultSchemaPoll is database.schema_poll's default.
+const DefaultSchemaPoll = 30 * time.Second
+
+// InstallsDDLTrigger reports database.ddl_trigger (default true).
+func (d Database) InstallsDDLTrigger() bool { return d.DDLTrigger == nil || *d.DDLTrigger }
+
+// SchemaPollInterval reports database.schema_poll: DefaultSchemaPoll when
+// unset, 0 for never.
+func (d Database) SchemaPollInterval() time.Duration {
+	if d.SchemaPoll == nil {
+		return DefaultSchemaPoll
+	}
+	return *d.SchemaPoll
 }
 
 // Server is the `server` section.
@@ -302,6 +324,9 @@ func (c *Config) validate() error {
 	}
 	if c.Database.URL == "" {
 		fail("$.database", "database.url is required")
+	}
+	if p := c.Database.SchemaPoll; p != nil && *p < 0 {
+		fail("$.database.schema_poll", "database.schema_poll must not be negative (0 turns polling off)")
 	}
 	if c.Auth.JWT.Secret != "" && c.Auth.JWT.JWKSURL != "" {
 		fail("$.auth.jwt", "auth.jwt: set secret or jwks_url, not both")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,24 @@ func TestParseSample(t *testing.T) {
 	if !m.AllowsKind(walrelay.KindCreated) {
 		t.Fatal("list should allow created")
 	}
+	if !c.Database.InstallsDDLTrigger() || c.Database.SchemaPollInterval() != DefaultSchemaPoll {
+		t.Fatalf("schema watch defaults: %+v", c.Database)
+	}
+}
+
+func TestSchemaWatchSettings(t *testing.T) {
+	for text, want := range map[string]string{
+		"  ddl_trigger: false\n  schema_poll: 5s\n": "false 5s",
+		"  schema_poll: 0s\n":                       "true 0s",
+	} {
+		c, err := Parse("walrelay.yaml", []byte("database:\n  url: postgres://x\n"+text), env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(c.Database.InstallsDDLTrigger(), " ", c.Database.SchemaPollInterval()); got != want {
+			t.Fatalf("%q: got %s, want %s", text, got, want)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -95,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		"slot starts digit": {base + "realtime:\n  slot: 1slot\n", `walrelay.yaml:4: realtime.slot "1slot": use 1-63 lower-case`},
 		"bad publication":   {base + "realtime:\n  publication: Pub\n", `realtime.publication "Pub"`},
 		"bad duration":      {base + "limits:\n  heartbeat: often\n", `walrelay.yaml:4:14: time: invalid duration "often"`},
+		"negative poll":     {base + "  schema_poll: -5s\n", `walrelay.yaml:3: database.schema_poll must not be negative`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("walrelay.yaml", []byte(tc.yaml), env(nil))

@@ -85,20 +85,31 @@ func (h *Hub) extendXid(xid uint32) uint64 {
 // kept, see commit). Called by Deliver.
 func (h *Hub) record(txn *walrelay.Txn, events []*walrelay.Event) {
 	byModel := map[string][]*walrelay.Event{}
+	gaps := map[string]bool{} // models with events not sent (see gap.go)
 	for _, ev := range events {
 		if ev.Op == walrelay.OpMessage || ev.Model == nil || !ev.Model.Broadcasts(ev.Op) {
 			continue
 		}
+		if ev.Model.Unavailable != nil {
+			gaps[ev.Model.Name] = true
+			continue
+		}
 		byModel[ev.Model.Name] = append(byModel[ev.Model.Name], ev)
+	}
+	for model := range gaps {
+		delete(byModel, model)
 	}
 	p := h.pending
 	if p == nil { // whole transaction
-		if len(byModel) == 0 {
+		if len(byModel) == 0 && len(gaps) == 0 {
 			return
 		}
 		xid, now := h.extendXid(txn.XID), h.now()
 		for model, evs := range byModel {
 			h.commit(model, txn.CommitLSN, xid, now, evs, false)
+		}
+		for model := range gaps {
+			h.commit(model, txn.CommitLSN, xid, now, nil, true)
 		}
 		return
 	}
@@ -107,6 +118,10 @@ func (h *Hub) record(txn *walrelay.Txn, events []*walrelay.Event) {
 	}
 	if p.byModel == nil {
 		p.byModel, p.tooBig = map[string][]*walrelay.Event{}, map[string]bool{}
+	}
+	for model := range gaps {
+		p.tooBig[model] = true
+		delete(p.byModel, model)
 	}
 	for model, evs := range byModel {
 		if p.tooBig[model] {

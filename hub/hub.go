@@ -140,6 +140,9 @@ type Hub struct {
 	pendingDone chan struct{}
 	// resetting is set by Reset until the next transaction arrives.
 	resetting bool
+	// stopped holds the models whose last event was of a stopped version
+	// (see gap.go). Written by Deliver under the read lock.
+	stopped map[string]bool
 
 	// pos is written only by Deliver (under mu's read lock) and Reset.
 	pos   atomic.Pointer[walrelay.Cursor]
@@ -168,7 +171,8 @@ func New(logger *slog.Logger, opts ...Option) *Hub {
 		logger: logger, maxEvents: DefaultMaxEvents, maxAge: DefaultMaxAge, chunkWait: DefaultChunkWait,
 		maxDropped: DefaultMaxDroppedXids, now: time.Now,
 		models: map[string]*modelIndex{}, byReceiver: map[Receiver]subSet{}, catching: map[Receiver]*catchup{}, readIndex: map[string]RowKeyFunc{}, hist: map[string]*history{},
-		custom: map[string]*customChan{}, remote: map[string]map[string]*CustomSub{},
+		stopped: map[string]bool{},
+		custom:  map[string]*customChan{}, remote: map[string]map[string]*CustomSub{},
 		// Until SetStart, nothing before the start is known: snapshot
 		// cursors cannot be proven exact.
 		base: historyBase{covered: walrelay.Cursor{Seq: maxSeq}, droppedMax: math.MaxUint64},
@@ -313,7 +317,7 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 			h.routeMessage(ev, &b)
 			continue
 		}
-		if ev.Model == nil || !ev.Model.Broadcasts(ev.Op) {
+		if ev.Model == nil || !ev.Model.Broadcasts(ev.Op) || h.gapEvent(ev) {
 			continue
 		}
 		if idx := h.models[ev.Model.Name]; idx != nil {

@@ -82,6 +82,9 @@ type Subscription struct {
 	// catchup, when not nil, is the receiver's replay in progress (see
 	// Resume): nothing is delivered live meanwhile. Guarded by Hub.mu.
 	catchup *catchup
+	// toldGap: s was told to resync because its model stopped (see
+	// gap.go). Guarded by Hub.mu; Deliver writes it under the read lock.
+	toldGap bool
 }
 
 // wants reports whether s is to receive ev at all, before routing checks:
@@ -274,7 +277,7 @@ func (h *Hub) Replace(old *Subscription, f Matcher, a Access) (*Subscription, wa
 	s := &Subscription{Channel: old.Channel, Filter: f, Access: a, receiver: old.receiver}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s.since, s.skipLSN = old.since, old.skipLSN
+	s.since, s.skipLSN, s.toldGap = old.since, old.skipLSN, old.toldGap
 	idx := h.index(old.Channel.Model)
 	moveCatchup(old, s)
 	h.unregister(idx, old)

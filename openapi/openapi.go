@@ -64,7 +64,7 @@ func Build(schema *walrelay.Schema, types Types, opts Options) map[string]any {
 		}},
 	}
 	schemas := map[string]any{"Error": errorSchema()}
-	models := append([]*walrelay.Model(nil), schema.Models...)
+	models := append([]*walrelay.Model(nil), schema.Models()...)
 	sort.Slice(models, func(i, j int) bool { return models[i].Name < models[j].Name })
 	var tags []any
 	for _, m := range models {

@@ -174,7 +174,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		paths := []string{route}
 		if strings.Contains(route, "{path}") {
 			paths = nil
-			for _, m := range schema.Models {
+			for _, m := range schema.Models() {
 				paths = append(paths, strings.ReplaceAll(route, "{path}", m.Path))
 			}
 		}

@@ -56,4 +56,8 @@ type Config struct {
 	// OpenAPI, when set, serves the API's description at /openapi.json
 	// (behind the same authentication and rate limit as every route).
 	OpenAPI http.Handler
+	// Refresher, when set, is asked to read the catalog again when a
+	// query fails because the table changed under it; the request is
+	// then retried once (see walrelay.ErrSchemaChanged).
+	Refresher Refresher
 }

@@ -26,6 +26,7 @@ var errorMap = []struct {
 	{walrelay.ErrUnprocessable, http.StatusUnprocessableEntity, "unprocessable"},
 	{walrelay.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{walrelay.ErrTooManySubs, http.StatusTooManyRequests, "too_many_subscriptions"},
+	{walrelay.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 
 // ErrorStatus returns the HTTP status and error code for err: the mapped

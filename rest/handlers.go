@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,12 +20,16 @@ type listBody struct {
 	Total    *int64         `json:"total,omitempty"`
 }
 
-// model returns the model served at the request's {path}.
+// model returns the current version of the model served at the
+// request's {path}; a stopped model gives its walrelay.ErrUnavailable.
 func (h *handler) model(r *http.Request) (*walrelay.Model, error) {
 	p := param(r, "path")
 	m := h.schema.ByPath(p)
 	if m == nil {
 		return nil, fmt.Errorf("%w: no model at %q", walrelay.ErrUnknownModel, p)
+	}
+	if err := m.Available(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -41,45 +46,71 @@ func param(r *http.Request, name string) string {
 	return v
 }
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+// serve runs op on the request's model and answers its error, if any. op
+// must write nothing when it fails. When op fails because the table
+// changed under the model version it used (walrelay.ErrSchemaChanged: a
+// column dropped, renamed or retyped), the catalog is read again
+// (Config.Refresher) and op runs once more on the new version; a second
+// such failure is answered 503, never 500.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, op func(m *walrelay.Model) error) {
 	m, err := h.model(r)
+	if err == nil {
+		err = op(m)
+	}
+	if errors.Is(err, walrelay.ErrSchemaChanged) && h.cfg.Refresher != nil {
+		h.log.WarnContext(r.Context(), "rest: the table changed under a query; reading the catalog again", "path", r.URL.Path, "err", driftCause(err))
+		if rerr := h.cfg.Refresher.Refresh(r.Context()); rerr != nil {
+			h.log.ErrorContext(r.Context(), "rest: read the catalog", "err", rerr)
+		} else if m, err = h.model(r); err == nil {
+			err = op(m)
+		}
+	}
 	if err != nil {
 		h.fail(w, r, err)
-		return
 	}
+}
+
+// driftCause returns the database error behind a store.DriftError.
+func driftCause(err error) error {
+	var d *store.DriftError
+	if errors.As(err, &d) {
+		return d.Cause
+	}
+	return err
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		h.fail(w, r, fmt.Errorf("%w: malformed query string", walrelay.ErrBadRequest))
 		return
 	}
-	p, err := store.ParseListParams(m, q)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	res, err := h.store.List(r.Context(), guard(r), m, p)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	cur := res.Cursor.String()
-	w.Header().Set(CursorHeader, cur)
-	h.writeJSON(w, http.StatusOK, listBody{Items: res.Items, NextPage: res.NextPage, Cursor: cur, Total: res.Total})
+	h.serve(w, r, func(m *walrelay.Model) error {
+		p, err := store.ParseListParams(m, q)
+		if err != nil {
+			return err
+		}
+		res, err := h.store.List(r.Context(), guard(r), m, p)
+		if err != nil {
+			return err
+		}
+		cur := res.Cursor.String()
+		w.Header().Set(CursorHeader, cur)
+		h.writeJSON(w, http.StatusOK, listBody{Items: res.Items, NextPage: res.NextPage, Cursor: cur, Total: res.Total})
+		return nil
+	})
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
-	m, err := h.model(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	row, cur, err := h.store.Get(r.Context(), guard(r), m, param(r, "id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set(CursorHeader, cur.String())
-	h.writeJSON(w, http.StatusOK, row)
+	h.serve(w, r, func(m *walrelay.Model) error {
+		row, cur, err := h.store.Get(r.Context(), guard(r), m, param(r, "id"))
+		if err != nil {
+			return err
+		}
+		w.Header().Set(CursorHeader, cur.String())
+		h.writeJSON(w, http.StatusOK, row)
+		return nil
+	})
 }
 
 // writeFunc is one write of the store: a create, or an update of the row
@@ -87,12 +118,11 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 type writeFunc func(r *http.Request, g store.Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error)
 
 // write serves create and update: the model at {path}, then the JSON body,
-// then do; the row written is answered with status, each failure with its
-// error body.
+// then do (retried on a new model version, see serve); the row written is
+// answered with status, each failure with its error body.
 func (h *handler) write(status int, do writeFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		m, err := h.model(r)
-		if err != nil {
+		if _, err := h.model(r); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -101,12 +131,14 @@ func (h *handler) write(status int, do writeFunc) http.HandlerFunc {
 			h.fail(w, r, err)
 			return
 		}
-		row, err := do(r, guard(r), m, data)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.writeJSON(w, status, row)
+		h.serve(w, r, func(m *walrelay.Model) error {
+			row, err := do(r, guard(r), m, data)
+			if err != nil {
+				return err
+			}
+			h.writeJSON(w, status, row)
+			return nil
+		})
 	}
 }
 
@@ -119,14 +151,11 @@ func (h *handler) update(r *http.Request, g store.Guard, m *walrelay.Model, data
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
-	m, err := h.model(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.store.Delete(r.Context(), guard(r), m, param(r, "id")); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	h.serve(w, r, func(m *walrelay.Model) error {
+		if err := h.store.Delete(r.Context(), guard(r), m, param(r, "id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }

@@ -7,6 +7,7 @@
 package rest
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,6 +20,13 @@ import (
 
 // CursorHeader carries the cursor of every read.
 const CursorHeader = "Walrelay-Cursor"
+
+// Refresher re-reads the live catalog and replaces the schema's model
+// versions that changed, before it returns. *schemawatch.Watcher
+// implements it. It must be safe for concurrent use.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
 
 type handler struct {
 	schema *walrelay.Schema

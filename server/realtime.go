@@ -52,6 +52,7 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 		TrustProxy:     cfg.Server.TrustProxy,
 		Channels:       chPolicy,
 		Membership:     s.pool,
+		Refresher:      s.watcher,
 	}, s.schema, h, st, verifier, policy, s.log.With("part", "ws"))
 	r.Handle("/ws", s.ws)
 	r.Handle(ws.SupabasePath, s.ws.Supabase()) // the Supabase Realtime adapter (docs/supabase.md)
@@ -67,6 +68,7 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 		URL: cfg.Database.URL, Slot: cfg.Realtime.Slot, Publication: cfg.Realtime.Publication,
 		ManageReplicaIdentity: cfg.Realtime.ManagesReplicaIdentity(), Logger: s.log.With("part", "cdc"),
 		MaxRetainedWALBytes: cfg.Realtime.MaxRetainedWALBytes,
+		SchemaChanged:       s.watcher.Kick,
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -96,10 +98,10 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 	} else if err := setStart(ctx, s.pool, h, ccfg.Slot, nil); err != nil {
 		return err
 	}
-	if sink, err = cdc.FillGenerated(ctx, s.pool, s.schema, dec, sink); err != nil {
+	if s.gen, err = cdc.FillGenerated(ctx, s.pool, s.schema, dec, sink); err != nil {
 		return err
 	}
-	s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, sink)
+	s.consumer = cdc.NewConsumer(ccfg, s.schema, dec, s.gen)
 	return nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/walrelay/walrelay/openapi"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
+	"github.com/walrelay/walrelay/schemawatch"
 	"github.com/walrelay/walrelay/store"
 	"github.com/walrelay/walrelay/ws"
 )
@@ -54,6 +55,8 @@ type Server struct {
 	check    bool          // CheckOnly: no setup, no listener
 	// sendLatency is the gateway's commit-to-send histogram, for /metrics.
 	sendLatency prometheus.Histogram
+	watcher     *schemawatch.Watcher
+	gen         *cdc.Generated // nil when nothing is realtime
 }
 
 // Option changes how New builds a Server.
@@ -139,6 +142,10 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return atConfig(cfg, err, "$.models")
 	}
+	schemawatch.Pin(models, policy, cfg.Pos)
+	if err := s.initWatcher(ctx, dec); err != nil {
+		return err
+	}
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
@@ -150,6 +157,7 @@ func (s *Server) init(ctx context.Context) error {
 		AllowedOrigins: cfg.Server.AllowedOrigins,
 		OpenAPI: openapi.Handler(func() *walrelay.Schema { return s.schema }, dec,
 			openapi.Options{Anonymous: cfg.Auth.Anonymous}, s.log.With("part", "openapi")),
+		Refresher: s.watcher,
 	}, s.log.With("part", "rest")))
 
 	if len(s.schema.Realtime()) > 0 || len(cfg.Channels) > 0 {
@@ -213,8 +221,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.node != nil {
 		g.Go(func() error { return s.node.Run(gctx) })
 	}
+	g.Go(func() error { return s.watcher.Run(gctx) })
 	s.ready.Store(true)
-	s.log.Info("walrelay serving", "addr", s.listener.Addr().String(), "models", len(s.schema.Models), "realtime", len(s.schema.Realtime()))
+	s.log.Info("walrelay serving", "addr", s.listener.Addr().String(), "models", len(s.schema.Models()), "realtime", len(s.schema.Realtime()))
 	g.Go(func() error {
 		<-gctx.Done()
 		s.ready.Store(false)

@@ -48,43 +48,12 @@ func loadModel(ctx context.Context, q Querier, m *walrelay.Model) error {
 	if m.Schema == "" {
 		m.Schema = "public"
 	}
-	var (
-		oid     uint32
-		relkind string
-	)
-	err := forEach(ctx, q, tableSQL, []any{m.Schema, m.Table}, []any{&oid, &relkind}, func() {})
+	cols, pk, err := ReadTable(ctx, q, m.Schema, m.Table)
 	if err != nil {
-		return fmt.Errorf("look up table %s: %w", m.QualifiedTable(), err)
+		return err
 	}
-	if oid == 0 {
-		return fmt.Errorf("table %s does not exist", m.QualifiedTable())
-	}
-	if relkind != "r" && relkind != "p" {
-		return fmt.Errorf("%s is not a table", m.QualifiedTable())
-	}
-
-	var cols []walrelay.Column
-	var c walrelay.Column
-	err = forEach(ctx, q, columnsSQL, []any{oid}, []any{&c.Name, &c.TypeOID, &c.Type, &c.NotNull, &c.HasDefault, &c.Generated},
-		func() { cols = append(cols, c) })
-	if err != nil {
-		return fmt.Errorf("read columns of %s: %w", m.QualifiedTable(), err)
-	}
-
-	var pk []string
-	var name string
-	if err = forEach(ctx, q, primaryKeySQL, []any{oid}, []any{&name}, func() { pk = append(pk, name) }); err != nil {
-		return fmt.Errorf("read primary key of %s: %w", m.QualifiedTable(), err)
-	}
-	switch {
-	case len(pk) == 0:
-		return fmt.Errorf("table %s has no primary key", m.QualifiedTable())
-	case len(pk) > 1:
-		return fmt.Errorf("table %s has a primary key of %d columns; walrelay needs a single column", m.QualifiedTable(), len(pk))
-	}
-
 	resolved := *m
-	resolved.Columns, resolved.PrimaryKey = cols, pk[0]
+	resolved.Columns, resolved.PrimaryKey = cols, pk
 	var errs []error
 	if m.Owner != "" && resolved.Column(m.Owner) == nil {
 		errs = append(errs, fmt.Errorf("owner column %q does not exist in %s", m.Owner, m.QualifiedTable()))
@@ -97,8 +66,66 @@ func loadModel(ctx context.Context, q Querier, m *walrelay.Model) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	m.Columns, m.PrimaryKey = cols, pk[0]
+	m.Columns, m.PrimaryKey = cols, pk
 	return nil
+}
+
+// ErrTableMismatch is wrapped by ReadTable's errors about the table itself
+// (missing, not a table, no single-column primary key), as opposed to
+// errors reading the catalog.
+var ErrTableMismatch = errors.New("table does not fit")
+
+// tableError is a problem with the table; its text is the problem alone.
+type tableError struct{ msg string }
+
+func (e *tableError) Error() string        { return e.msg }
+func (e *tableError) Is(target error) bool { return target == ErrTableMismatch }
+
+func mismatchf(format string, args ...any) error {
+	return &tableError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ReadTable reads the columns of table schema.table from the catalog, in
+// attribute order without dropped columns, and its single-column primary
+// key (see LoadModels). A table that is missing, is not a table or lacks a
+// single-column primary key gives an error wrapping ErrTableMismatch.
+func ReadTable(ctx context.Context, q Querier, schema, table string) ([]walrelay.Column, string, error) {
+	qualified := schema + "." + table
+	var (
+		oid     uint32
+		relkind string
+	)
+	err := forEach(ctx, q, tableSQL, []any{schema, table}, []any{&oid, &relkind}, func() {})
+	if err != nil {
+		return nil, "", fmt.Errorf("look up table %s: %w", qualified, err)
+	}
+	if oid == 0 {
+		return nil, "", mismatchf("table %s does not exist", qualified)
+	}
+	if relkind != "r" && relkind != "p" {
+		return nil, "", mismatchf("%s is not a table", qualified)
+	}
+
+	var cols []walrelay.Column
+	var c walrelay.Column
+	err = forEach(ctx, q, columnsSQL, []any{oid}, []any{&c.Name, &c.TypeOID, &c.Type, &c.NotNull, &c.HasDefault, &c.Generated},
+		func() { cols = append(cols, c) })
+	if err != nil {
+		return nil, "", fmt.Errorf("read columns of %s: %w", qualified, err)
+	}
+
+	var pk []string
+	var name string
+	if err = forEach(ctx, q, primaryKeySQL, []any{oid}, []any{&name}, func() { pk = append(pk, name) }); err != nil {
+		return nil, "", fmt.Errorf("read primary key of %s: %w", qualified, err)
+	}
+	switch {
+	case len(pk) == 0:
+		return nil, "", mismatchf("table %s has no primary key", qualified)
+	case len(pk) > 1:
+		return nil, "", mismatchf("table %s has a primary key of %d columns; walrelay needs a single column", qualified, len(pk))
+	}
+	return cols, pk[0], nil
 }
 
 // forEach runs a query and calls fn after scanning each row into dest.

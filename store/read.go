@@ -83,6 +83,9 @@ func (s *Store) read(ctx context.Context, fn func(tx pgx.Tx) error) (walrelay.Cu
 // walrelay.ErrNotFound (the two are indistinguishable, so existence does not
 // leak); an id that is not valid for the key's type, walrelay.ErrBadRequest.
 func (s *Store) Get(ctx context.Context, g Guard, m *walrelay.Model, id string) (walrelay.Row, walrelay.Cursor, error) {
+	if err := m.Available(); err != nil {
+		return nil, walrelay.Cursor{}, err
+	}
 	cols, names := selectList(m)
 	args := []any{id}
 	rf, err := readFilter(g, m, &args)
@@ -103,7 +106,7 @@ func (s *Store) Get(ctx context.Context, g Guard, m *walrelay.Model, id string) 
 		return nil, cur, invalidID(m, id, err)
 	}
 	if err != nil {
-		return nil, cur, readError(fmt.Sprintf("get %s", m.Name), err)
+		return nil, cur, drift(m, readError(fmt.Sprintf("get %s", m.Name), err))
 	}
 	if len(found) == 0 {
 		return nil, cur, fmt.Errorf("%w: %s %s", walrelay.ErrNotFound, m.Name, id)
@@ -118,6 +121,9 @@ func (s *Store) Get(ctx context.Context, g Guard, m *walrelay.Model, id string) 
 // in its own snapshot, reported in the result's Cursor. Only rows g may
 // read are listed, paged and counted.
 func (s *Store) List(ctx context.Context, g Guard, m *walrelay.Model, p ListParams) (*ListResult, error) {
+	if err := m.Available(); err != nil {
+		return nil, err
+	}
 	limit := p.Limit
 	if limit == 0 {
 		limit = DefaultLimit
@@ -208,7 +214,7 @@ func (s *Store) List(ctx context.Context, g Guard, m *walrelay.Model, p ListPara
 		return nil, invalidFilterValue(cols, err)
 	}
 	if err != nil {
-		return nil, readError(fmt.Sprintf("list %s", m.Name), err)
+		return nil, drift(m, readError(fmt.Sprintf("list %s", m.Name), err))
 	}
 	res.Cursor = cur
 	return res, nil

@@ -20,6 +20,9 @@ import (
 // give errors wrapping walrelay.ErrBadRequest; constraint violations
 // walrelay.ErrConflict or walrelay.ErrUnprocessable (see package doc).
 func (s *Store) Create(ctx context.Context, g Guard, m *walrelay.Model, data map[string]any) (walrelay.Row, error) {
+	if err := m.Available(); err != nil {
+		return nil, err
+	}
 	if g == nil {
 		return nil, errNilGuard
 	}
@@ -56,7 +59,7 @@ func (s *Store) Create(ctx context.Context, g Guard, m *walrelay.Model, data map
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", m.Name, err)
+		return nil, drift(m, fmt.Errorf("create %s: %w", m.Name, err))
 	}
 	return stripHidden(m, row), nil
 }
@@ -70,6 +73,9 @@ func (s *Store) Create(ctx context.Context, g Guard, m *walrelay.Model, data map
 // columns included. An empty data changes nothing but is checked the
 // same way. Other errors are as for Create.
 func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id string, data map[string]any) (walrelay.Row, error) {
+	if err := m.Available(); err != nil {
+		return nil, err
+	}
 	if g == nil {
 		return nil, errNilGuard
 	}
@@ -113,7 +119,7 @@ func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id strin
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("update %s: %w", m.Name, err)
+		return nil, drift(m, fmt.Errorf("update %s: %w", m.Name, err))
 	}
 	return stripHidden(m, row), nil
 }
@@ -123,6 +129,9 @@ func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id strin
 // missing row) and asks g whether it may "delete" it (else
 // walrelay.ErrForbidden, and nothing is deleted).
 func (s *Store) Delete(ctx context.Context, g Guard, m *walrelay.Model, id string) error {
+	if err := m.Available(); err != nil {
+		return err
+	}
 	if g == nil {
 		return errNilGuard
 	}
@@ -143,7 +152,7 @@ func (s *Store) Delete(ctx context.Context, g Guard, m *walrelay.Model, id strin
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", m.Name, err)
+		return drift(m, fmt.Errorf("delete %s: %w", m.Name, err))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"context"
 	"time"
 
 	"github.com/walrelay/walrelay/authz"
@@ -56,6 +57,18 @@ type Config struct {
 	// commit (the transaction's commit timestamp) to its write to the
 	// socket, in seconds.
 	SendLatency Observer
+
+	// Refresher, when set, is asked to read the catalog again when a
+	// request fails because the table changed under it; the request is
+	// then run once more on the model's new version.
+	Refresher Refresher
+}
+
+// Refresher re-reads the live catalog and replaces the schema's model
+// versions that changed, before it returns; *schemawatch.Watcher
+// implements it. It must be safe for concurrent use.
+type Refresher interface {
+	Refresh(ctx context.Context) error
 }
 
 func (c Config) withDefaults() Config {

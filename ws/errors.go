@@ -19,6 +19,7 @@ const (
 	CodeConflict      = "conflict"
 	CodeTooLarge      = "too_large"
 	CodeUnprocessable = "unprocessable"
+	CodeUnavailable   = "unavailable"
 	CodeInternal      = "internal"
 )
 
@@ -38,6 +39,7 @@ var codes = []struct {
 	{walrelay.ErrUnprocessable, CodeUnprocessable},
 	{walrelay.ErrRateLimited, CodeRateLimited},
 	{walrelay.ErrTooManySubs, CodeTooManySubs},
+	{walrelay.ErrUnavailable, CodeUnavailable},
 }
 
 // errorCode returns the client error code and message for err. Errors that

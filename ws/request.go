@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -62,17 +63,40 @@ func (c *conn) request(msg inbound) error {
 	if c.s.store == nil {
 		return fmt.Errorf("%w: requests are not served here", walrelay.ErrBadRequest)
 	}
-	m := c.s.schema.ByName(msg.Model)
-	if m == nil {
-		return fmt.Errorf("%w: model %q", walrelay.ErrUnknownModel, msg.Model)
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
 	defer cancel()
-	var (
-		data   any
-		cursor string
-		err    error
-	)
+	data, cursor, err := c.run(ctx, msg)
+	if errors.Is(err, walrelay.ErrSchemaChanged) && c.s.cfg.Refresher != nil {
+		// The table changed under the model version used: read the
+		// catalog again and retry once on the new version.
+		c.log.Warn("ws: the table changed under a request; reading the catalog again", "model", msg.Model, "err", err)
+		if rerr := c.s.cfg.Refresher.Refresh(ctx); rerr != nil {
+			c.log.Error("ws: read the catalog", "err", rerr)
+		} else {
+			data, cursor, err = c.run(ctx, msg)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(replyMsg{Type: "reply", Ref: msg.Ref, Data: data, Cursor: cursor})
+	if err != nil {
+		return fmt.Errorf("encode reply: %w", err)
+	}
+	c.send(b)
+	return nil
+}
+
+// run runs one request on the current version of its model and returns
+// the reply's data and cursor.
+func (c *conn) run(ctx context.Context, msg inbound) (data any, cursor string, err error) {
+	m := c.s.schema.ByName(msg.Model)
+	if m == nil {
+		return nil, "", fmt.Errorf("%w: model %q", walrelay.ErrUnknownModel, msg.Model)
+	}
+	if err := m.Available(); err != nil {
+		return nil, "", err
+	}
 	switch msg.Op {
 	case "list":
 		data, cursor, err = c.list(ctx, m, msg)
@@ -88,17 +112,9 @@ func (c *conn) request(msg inbound) error {
 			err = c.s.store.Delete(ctx, c.guard(), m, id)
 		}
 	default:
-		return fmt.Errorf("%w: unknown op %q (want list, get, create, update or delete)", walrelay.ErrBadRequest, msg.Op)
+		return nil, "", fmt.Errorf("%w: unknown op %q (want list, get, create, update or delete)", walrelay.ErrBadRequest, msg.Op)
 	}
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(replyMsg{Type: "reply", Ref: msg.Ref, Data: data, Cursor: cursor})
-	if err != nil {
-		return fmt.Errorf("encode reply: %w", err)
-	}
-	c.send(b)
-	return nil
+	return data, cursor, err
 }
 
 func (c *conn) list(ctx context.Context, m *walrelay.Model, msg inbound) (any, string, error) {

@@ -76,6 +76,9 @@ func (c *conn) subscribe(msg inbound) error {
 	if err != nil {
 		return err
 	}
+	if err := m.Available(); err != nil {
+		return err // stopped: its table no longer matches the config
+	}
 	var f hub.Matcher
 	if msg.Filter != "" {
 		flt, err := filter.ParseString(m, msg.Filter)

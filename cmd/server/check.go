@@ -51,7 +51,7 @@ func check(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 // of database.url lacks what serving the models needs (scaffold.Needs).
 func checkRights(ctx context.Context, cfg *config.Config, srv *server.Server) error {
 	var exposed, live []scaffold.Table
-	for _, m := range srv.Schema().Models {
+	for _, m := range srv.Schema().Models() {
 		t := scaffold.Table{Schema: m.Schema, Name: m.Table}
 		exposed = append(exposed, t)
 		if m.Realtime() {

@@ -17,13 +17,13 @@ import (
 func writeReport(w io.Writer, cfg *config.Config, schema *walrelay.Schema) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
-	fmt.Fprintf(tw, "%s: %d models (%d realtime), %d custom channels\n", cfg.File(), len(schema.Models), len(schema.Realtime()), len(cfg.Channels))
+	fmt.Fprintf(tw, "%s: %d models (%d realtime), %d custom channels\n", cfg.File(), len(schema.Models()), len(schema.Realtime()), len(cfg.Channels))
 	fmt.Fprintf(tw, "Also served: GET /api/openapi.json (this API as OpenAPI 3.1), /healthz, /readyz, /metrics")
 	if len(schema.Realtime()) > 0 || len(cfg.Channels) > 0 {
 		fmt.Fprint(tw, ", /ws (WebSocket)")
 	}
 	fmt.Fprintln(tw)
-	for _, m := range schema.Models {
+	for _, m := range schema.Models() {
 		fmt.Fprintf(tw, "\n%s\t%s, primary key %s (%s)\n", m.Name, m.QualifiedTable(), m.PrimaryKey, cfg.Pos("$.models."+m.Name))
 		writeRoutes(tw, m)
 		writeChannels(tw, m)
