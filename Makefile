@@ -1,7 +1,7 @@
 # walrelay: the README's two commands are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: demo app test vet build sdk-test e2e deps demo-deps realtime-js
+.PHONY: demo app test vet build sdk-test e2e inspector-e2e deps demo-deps realtime-js
 
 # The chat demo: build the web app, then a throwaway Postgres with the demo
 # schema, served with the app at http://127.0.0.1:8080.
@@ -29,6 +29,7 @@ test: deps vet
 	$(MAKE) sdk-test
 	$(MAKE) realtime-js
 	$(MAKE) e2e
+	$(MAKE) inspector-e2e
 
 # The TypeScript SDK: typecheck, unit tests, and integration tests against a
 # walrelay built from this tree (its globalSetup builds and starts it).
@@ -50,3 +51,8 @@ realtime-js: deps
 # driven by playwright-core), two users, the real server and Postgres.
 e2e: deps app
 	cd e2e && npm ci --no-audit --no-fund && npm test
+
+# The inspector at /_/ in headless Chromium: an admin's token, a live
+# connection, an event on a watched channel.
+inspector-e2e: deps
+	cd e2e && npm ci --no-audit --no-fund && npm run test:inspector

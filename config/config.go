@@ -96,6 +96,10 @@ type Server struct {
 	// TrustProxy takes the client address for per-IP limits from the last
 	// X-Forwarded-For entry (set it only behind a proxy that writes it).
 	TrustProxy bool `yaml:"trust_proxy"`
+	// Inspector serves the inspector at /_/ (default false): the live
+	// event stream of a channel, connections, slot lag, recent errors,
+	// for admin tokens only.
+	Inspector bool `yaml:"inspector"`
 }
 
 // Auth is the `auth` section. It is parsed and validated here; tokens are
@@ -324,6 +328,9 @@ func (c *Config) validate() error {
 	}
 	if c.Database.URL == "" {
 		fail("$.database", "database.url is required")
+	}
+	if c.Server.Inspector && c.Auth.JWT.Secret == "" && c.Auth.JWT.JWKSURL == "" {
+		fail("$.server.inspector", "server.inspector needs auth.jwt (secret or jwks_url): it is for admin tokens only")
 	}
 	if p := c.Database.SchemaPoll; p != nil && *p < 0 {
 		fail("$.database.schema_poll", "database.schema_poll must not be negative (0 turns polling off)")

@@ -309,3 +309,25 @@ func (h *Hub) SetReadIndex(model string, rowKey RowKeyFunc) {
 	}
 	h.models[model] = idx
 }
+
+// Channels returns every Receiver's subscribed channels, model and custom,
+// for the inspector. Safe for concurrent use; it waits for a Deliver in
+// progress.
+func (h *Hub) Channels() map[Receiver][]string {
+	out := map[Receiver][]string{}
+	h.mu.Lock()
+	for _, x := range h.models {
+		for _, s := range x.all() {
+			out[s.receiver] = append(out[s.receiver], s.Channel.String())
+		}
+	}
+	h.mu.Unlock()
+	h.cmu.Lock()
+	for name, ch := range h.custom {
+		for s := range ch.subs {
+			out[s.receiver] = append(out[s.receiver], name)
+		}
+	}
+	h.cmu.Unlock()
+	return out
+}

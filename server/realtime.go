@@ -57,6 +57,7 @@ func (s *Server) initRealtime(ctx context.Context, r chi.Router, dec *pgjson.Dec
 	r.Handle("/ws", s.ws)
 	r.Handle(ws.SupabasePath, s.ws.Supabase()) // the Supabase Realtime adapter (docs/supabase.md)
 	s.hub = h
+	s.channels = chPolicy
 	return nil
 }
 

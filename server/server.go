@@ -28,6 +28,7 @@ import (
 	"github.com/walrelay/walrelay/cluster"
 	"github.com/walrelay/walrelay/config"
 	"github.com/walrelay/walrelay/hub"
+	"github.com/walrelay/walrelay/inspector"
 	"github.com/walrelay/walrelay/openapi"
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/rest"
@@ -56,7 +57,10 @@ type Server struct {
 	// sendLatency is the gateway's commit-to-send histogram, for /metrics.
 	sendLatency prometheus.Histogram
 	watcher     *schemawatch.Watcher
-	gen         *cdc.Generated // nil when nothing is realtime
+	gen         *cdc.Generated       // nil when nothing is realtime
+	channels    *authz.ChannelPolicy // nil when nothing is realtime
+	recent      *inspector.Recent    // nil without server.inspector
+	inspect     *inspector.Inspector // nil without server.inspector
 }
 
 // Option changes how New builds a Server.
@@ -84,6 +88,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	s := &Server{cfg: cfg, log: log}
 	for _, o := range opts {
 		o(s)
+	}
+	if cfg.Server.Inspector {
+		// The inspector shows the recent warnings and errors.
+		s.recent = inspector.NewRecent(0)
+		s.log = slog.New(s.recent.Handler(log.Handler()))
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL)
 	if err != nil {
@@ -166,6 +175,9 @@ func (s *Server) init(ctx context.Context) error {
 		}
 	}
 	r.Handle("/metrics", metricsHandler(s.consumer, s.hub, s.node, s.ws, s.sendLatency))
+	if cfg.Server.Inspector {
+		s.mountInspector(r, verifier)
+	}
 	s.handler = r
 	s.router = r
 
@@ -230,6 +242,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Server.ShutdownTimeout)
 		defer cancel()
+		if s.inspect != nil {
+			s.inspect.Shutdown()
+		}
 		if s.ws != nil {
 			if err := s.ws.Shutdown(sctx); err != nil {
 				s.log.Warn("close websockets", "err", err)

@@ -30,6 +30,9 @@ type conn struct {
 	// writing is when the frame being written started (Unix nanoseconds),
 	// 0 between writes; the server's write watchdog reads it.
 	writing atomic.Int64
+	// remote and started describe the connection (set before serve).
+	remote  string
+	started time.Time
 
 	subs    map[string]*subscription // by channel name; read loop only
 	limiter bucket                   // read loop only

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -164,6 +165,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 		return
 	}
 	c := newConn(s, wc, s.logger.With("remote", r.RemoteAddr), proto)
+	c.remote, c.started = r.RemoteAddr, time.Now()
 	switch {
 	case hasToken || s.auth.Anonymous():
 		c.setIdentity(id)
@@ -236,15 +238,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // encodeEvent encodes a hub message: a row event frame with the
 // message's epoch in its cursor, an event on a custom channel, or a
 // presence message.
-func (s *Server) encodeEvent(m *hub.Message) ([]byte, error) {
-	switch {
-	case m.Custom != nil:
-		return encodeCustom(m)
-	case m.Presence != nil:
-		return encodePresence(m)
-	}
-	return encodeEvent(m, m.Epoch)
-}
+func (s *Server) encodeEvent(m *hub.Message) ([]byte, error) { return Encode(m) }
 
 // identify verifies the upgrade request's token, if it has one (see
 // tokenFromRequest). Without a token it returns the anonymous identity and
