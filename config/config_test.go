@@ -115,6 +115,7 @@ func TestParseErrors(t *testing.T) {
 		"bad publication":   {base + "realtime:\n  publication: Pub\n", `realtime.publication "Pub"`},
 		"bad duration":      {base + "limits:\n  heartbeat: often\n", `walrelay.yaml:4:14: time: invalid duration "often"`},
 		"negative poll":     {base + "  schema_poll: -5s\n", `walrelay.yaml:3: database.schema_poll must not be negative`},
+		"inspector, no jwt": {base + "server:\n  inspector: true\n", `walrelay.yaml:4: server.inspector needs auth.jwt`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("walrelay.yaml", []byte(tc.yaml), env(nil))
