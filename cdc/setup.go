@@ -100,3 +100,23 @@ func Setup(ctx context.Context, conn *pgx.Conn, schema *walrelay.Schema, cfg Con
 	epoch, _, err = slotEpoch(ctx, conn, cfg.Slot, created)
 	return epoch, err
 }
+
+// EnsureTables makes the realtime models' tables ready to stream again,
+// idempotently, after the tables changed while walrelay runs (a table
+// dropped and created again leaves the publication and loses REPLICA
+// IDENTITY FULL): the replica identity as Setup does it, and the
+// publication holding exactly the tables of models. Pass the models that
+// are available: a table that does not exist is an error.
+func EnsureTables(ctx context.Context, conn *pgx.Conn, models []*walrelay.Model, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("cdc: %w", err)
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	if err := ensureReplicaIdentity(ctx, conn, models, cfg.ManageReplicaIdentity); err != nil {
+		return err
+	}
+	return ensurePublication(ctx, conn, cfg.Publication, models)
+}

@@ -22,6 +22,8 @@ const ResyncSchemaChanged = "schema_changed"
 //   - when the model resumes (the first event of an available version, or
 //     EndGap from the catalog side), the subscriptions told during the
 //     stop get resync again, so clients whose re-read failed re-read now.
+//
+// StartGap does the telling when the catalog shows the stop first.
 
 // gapEvent reports whether ev belongs to a stopped model version; the
 // first such event of a model's stop tells its subscriptions to resync.
@@ -43,16 +45,34 @@ func (h *Hub) gapEvent(ev *walrelay.Event) bool {
 		h.stopped[name] = true
 		h.logger.Warn("hub: model stopped; its events are not sent and subscribers are told to resync", "model", name)
 	}
-	if idx := h.models[name]; idx != nil {
-		for _, s := range idx.all() {
-			if !s.toldGap {
-				s.toldGap = true
-				s.since, s.skipLSN = nil, 0
-				s.receiver.Resync(s, ResyncSchemaChanged)
-			}
+	h.startGap(name)
+	return true
+}
+
+// startGap tells the subscriptions of model that have not been told yet to
+// resync. Called with mu held (for reading by Deliver).
+func (h *Hub) startGap(model string) {
+	idx := h.models[model]
+	if idx == nil {
+		return
+	}
+	for _, s := range idx.all() {
+		if !s.toldGap {
+			s.toldGap = true
+			s.since, s.skipLSN = nil, 0
+			s.receiver.Resync(s, ResyncSchemaChanged)
 		}
 	}
-	return true
+}
+
+// StartGap is called when model is stopped as read from the catalog (its
+// table dropped, say, which the stream does not show): its subscriptions
+// are told to resync, as for a gap in its events, and told again at
+// EndGap. Safe to call from any goroutine.
+func (h *Hub) StartGap(model string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.startGap(model)
 }
 
 // endGap tells the subscriptions of model that were told to resync during

@@ -71,6 +71,7 @@ func (s *Server) initReplication(ctx context.Context, h *hub.Hub, dec *pgjson.De
 		MaxRetainedWALBytes: cfg.Realtime.MaxRetainedWALBytes,
 		SchemaChanged:       s.watcher.Kick,
 	}
+	s.replication = ccfg
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)

@@ -3,6 +3,10 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/walrelay/walrelay"
+	"github.com/walrelay/walrelay/cdc"
 
 	"github.com/walrelay/walrelay/pgjson"
 	"github.com/walrelay/walrelay/schemawatch"
@@ -40,7 +44,18 @@ func (s *Server) initWatcher(ctx context.Context, dec *pgjson.Decoder) error {
 		if s.gen != nil {
 			s.gen.Invalidate(c.New.Name)
 		}
-		if s.hub != nil && c.Old.Unavailable != nil && c.New.Unavailable == nil {
+		if s.hub == nil || !c.New.Realtime() {
+			return
+		}
+		switch {
+		case c.New.Unavailable != nil && c.Old.Unavailable == nil:
+			s.hub.StartGap(c.New.Name)
+		case c.New.Unavailable == nil && c.Old.Unavailable != nil:
+			// A table dropped and created again is out of the publication:
+			// put it back before telling subscribers to re-read.
+			if err := s.ensureTables(); err != nil {
+				s.log.Error("schema: prepare the realtime tables again", "model", c.New.Name, "err", err)
+			}
 			s.hub.EndGap(c.New.Name)
 		}
 	})
@@ -61,4 +76,24 @@ func (s *Server) initWatcher(ctx context.Context, dec *pgjson.Decoder) error {
 			"poll", cfg.Database.SchemaPollInterval())
 	}
 	return nil
+}
+
+// ensureTables gives the available realtime models' tables their replica
+// identity and publication again (cdc.EnsureTables). Called from the
+// schema watcher's goroutine.
+func (s *Server) ensureTables() error {
+	var models []*walrelay.Model
+	for _, m := range s.schema.Realtime() {
+		if m.Unavailable == nil {
+			models = append(models, m)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	return cdc.EnsureTables(ctx, conn.Conn(), models, s.replication)
 }

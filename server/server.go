@@ -61,6 +61,8 @@ type Server struct {
 	channels    *authz.ChannelPolicy // nil when nothing is realtime
 	recent      *inspector.Recent    // nil without server.inspector
 	inspect     *inspector.Inspector // nil without server.inspector
+	// replication is the cdc config, when a model is realtime.
+	replication cdc.Config
 }
 
 // Option changes how New builds a Server.
