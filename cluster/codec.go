@@ -41,7 +41,9 @@ var errCorrupt = errors.New("corrupt stream message")
 // config). Such an event travels without its rows, which may carry a
 // renamed hidden column; a node decodes it as an event of a stopped
 // version, which its hub does not send (a gap), and a node that does not
-// know the mark skips it as an event of an unknown model.
+// know the mark skips it as an event of an unknown model. An event without
+// the mark is of a version that fits, whatever the node's own catalog view
+// says: the leader's decoder saw the relation the rows came with.
 const stoppedSuffix = "\x00stopped"
 
 // appendEvent appends the encoding of ev (all but the transaction's
@@ -317,6 +319,13 @@ func decodeEvents(data []byte, h txnHeader, schema *walrelay.Schema) ([]*walrela
 		} else if model != "" {
 			if ev.Model = schema.ByName(model); ev.Model == nil {
 				continue
+			}
+			if ev.Model.Unavailable != nil {
+				// The leader's decoder found the event's relation fits the
+				// config; this node's catalog view (REST) may lag or lead.
+				v := *ev.Model
+				v.Unavailable = nil
+				ev.Model = &v
 			}
 		}
 		out = append(out, ev)

@@ -132,6 +132,14 @@ func TestCodecStoppedModel(t *testing.T) {
 	if testModel.Unavailable != nil {
 		t.Fatal("the schema's model was changed")
 	}
+	// An unmarked event is of a version that fits, even when this node's
+	// catalog view has the model stopped.
+	schema := walrelay.NewSchema([]*walrelay.Model{testModel})
+	schema.Replace(&stopped)
+	got, err = decodeEvents(appendEvent(nil, &walrelay.Event{Op: walrelay.OpCreated, Model: testModel, New: walrelay.Row{"id": int64(2)}}), txnHeader{}, schema)
+	if err != nil || len(got) != 1 || got[0].Model.Unavailable != nil || got[0].New["id"] != int64(2) {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
 }
 
 func TestCodecRejectsCorruptInput(t *testing.T) {

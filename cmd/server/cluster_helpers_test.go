@@ -95,10 +95,16 @@ type testCluster struct {
 
 func newTestCluster(t *testing.T) *testCluster {
 	t.Helper()
+	return newTestClusterWith(t, `create table items (id bigint generated always as identity primary key, n int not null, body text)`, clusterConfig)
+}
+
+// newTestClusterWith is newTestCluster with another schema and config.
+func newTestClusterWith(t *testing.T, ddl, config string) *testCluster {
+	t.Helper()
 	db := pgtest.MustDatabase(t)
-	pgtest.MustExec(t, db, `create table items (id bigint generated always as identity primary key, n int not null, body text)`)
+	pgtest.MustExec(t, db, ddl)
 	tc := &testCluster{t: t, db: db, nats: natstest.MustStart(t), cfg: filepath.Join(t.TempDir(), "walrelay.yaml")}
-	if err := os.WriteFile(tc.cfg, []byte(clusterConfig), 0o644); err != nil {
+	if err := os.WriteFile(tc.cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return tc
