@@ -132,6 +132,9 @@ func (w *phoenixWire) bindingModels(p pgParams) ([]*walrelay.Model, error) {
 		if m == nil || !m.Realtime() {
 			return nil, fmt.Errorf("%w: table %s.%s is not a realtime model", walrelay.ErrNotFound, schema, table)
 		}
+		if err := m.Available(); err != nil {
+			return nil, err // stopped: its table no longer matches the config
+		}
 		if !m.AllowsKind(walrelay.KindList) {
 			return nil, fmt.Errorf("%w: model %s does not allow list subscriptions", walrelay.ErrForbidden, m.Name)
 		}
