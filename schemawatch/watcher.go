@@ -219,8 +219,9 @@ func (w *Watcher) refresh(ctx context.Context) error {
 }
 
 // version reads model cur's table and returns its version now: the
-// pinned startup version with today's columns, stopped when a pinned
-// column, the table or its primary key no longer fits.
+// pinned startup version with today's columns, or stopped (with the last
+// columns served) when a pinned column, the table or its primary key no
+// longer fits.
 func (w *Watcher) version(ctx context.Context, cur *walrelay.Model) (*walrelay.Model, error) {
 	pinned := w.startup[cur.Name]
 	cols, pk, err := store.ReadTable(ctx, w.q, pinned.Schema, pinned.Table)
@@ -242,6 +243,12 @@ func (w *Watcher) version(ctx context.Context, cur *walrelay.Model) (*walrelay.M
 			mm = &walrelay.Mismatch{Model: pinned.Name}
 		}
 		mm.Add(pinned.Source, "the primary key of %s is now %q instead of %q", pinned.QualifiedTable(), pk, pinned.PrimaryKey)
+	}
+	if mm != nil {
+		// A stopped version runs no query and shows (OpenAPI, inspector)
+		// the last columns served: today's may name a hidden column
+		// renamed.
+		next.Columns, next.PrimaryKey = cur.Columns, cur.PrimaryKey
 	}
 	next.Unavailable = mm
 	return &next, nil

@@ -84,6 +84,9 @@ func TestRefreshFollowsTheTable(t *testing.T) {
 	if err := m.Available(); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("client error %v", err)
 	}
+	if m.Column("secret2") != nil || m.Column("extra") == nil {
+		t.Fatalf("a stopped version shows today's columns, not the last served: %+v", m.Columns)
+	}
 	if m := refresh("select 1"); m.Unavailable == nil {
 		t.Fatal("a refresh without a change resumed the model")
 	}
