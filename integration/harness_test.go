@@ -355,6 +355,19 @@ func httpDo(t *testing.T, method, url, body string) (int, msg, http.Header) {
 // httpDoAs is httpDo with a bearer token (none when empty).
 func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Header) {
 	t.Helper()
+	return httpRequest(t, token, method, url, body, true)
+}
+
+// httpUnchecked is httpDoAs without the OpenAPI check, for polling while a
+// table changes: an answer of the old model version may arrive after the
+// live document has moved on.
+func httpUnchecked(t *testing.T, token, method, url, body string) (int, msg, http.Header) {
+	t.Helper()
+	return httpRequest(t, token, method, url, body, false)
+}
+
+func httpRequest(t *testing.T, token, method, url, body string, check bool) (int, msg, http.Header) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -373,7 +386,9 @@ func httpDoAs(t *testing.T, token, method, url, body string) (int, msg, http.Hea
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
-	checkAPI(t, req, res, data)
+	if check {
+		checkAPI(t, req, res, data)
+	}
 	var m msg
 	if len(data) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
