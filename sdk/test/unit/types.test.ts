@@ -5,7 +5,10 @@ import { typecheck } from '../typecheck.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
-describe('types from the Register', () => {
+// Each test is a whole TypeScript compile: seconds on a quiet machine, and
+// several times that on a loaded one (21 s seen at load 20 on 2 cores),
+// so the unit default of 15 s is too tight for them.
+describe('types from the Register', { timeout: 120_000 }, () => {
   it('a generated file types models, rows and inserts', () => {
     expect(typecheck([path.join(fixtures, 'walrelay.gen.ts'), path.join(fixtures, 'typed-example.tsx')])).toEqual([]);
   });
