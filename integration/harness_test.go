@@ -273,6 +273,29 @@ func (c *wsClient) nextWithin(d time.Duration) msg {
 	return nil
 }
 
+// nextOrClosed returns the next message, or, once the server has closed
+// the connection and every message before the close has been read, nil
+// and the close status. It fails after 10s without either.
+func (c *wsClient) nextOrClosed() (msg, websocket.StatusCode) {
+	c.t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m, 0
+	case <-c.closed:
+		select {
+		case m := <-c.msgs:
+			return m, 0
+		default:
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return nil, websocket.CloseStatus(c.closeErr)
+	case <-time.After(10 * time.Second):
+		c.t.Fatal("no message within 10s")
+	}
+	return nil, 0
+}
+
 // nextOf returns the next message of type typ, failing if another type
 // (other than pong) comes first.
 func (c *wsClient) nextOf(typ string) msg {

@@ -226,10 +226,7 @@ func TestHydrationRace(t *testing.T) {
 	var total atomic.Int64
 	// A last client hydrates while writers run and converges on the table.
 	rep, cursor := hydrate(t, ts.URL, "")
-	final := dial(t, ts.URL)
-	final.subscribe("f", "Fence:list", "")
-	final.send(map[string]any{"type": "subscribe", "ref": "s", "channel": "Item:list", "since": cursor})
-	final.nextOf("subscribed")
+	final := follow(t, ts.URL, rep, cursor, "")
 	t.Run("rounds", func(t *testing.T) {
 		for ci := range clients {
 			t.Run(fmt.Sprint("client", ci), func(t *testing.T) {
@@ -237,35 +234,116 @@ func TestHydrationRace(t *testing.T) {
 				for round := range rounds {
 					filter := filters[(ci+round)%len(filters)]
 					rep, cursor := hydrate(t, ts.URL, filter)
-					c := dial(t, ts.URL)
-					c.send(map[string]any{"type": "subscribe", "ref": "s", "channel": "Item:list", "filter": filter, "since": cursor})
-					c.nextOf("subscribed")
+					// A resync fails the test: the history covers a fresh cursor.
+					c := follow(t, ts.URL, rep, cursor, filter)
 					for rep.events < 15 {
-						m := c.next()
-						if m.str("type") == "resync" {
-							t.Fatalf("round %d: resync (the history should cover a fresh cursor)", round)
-						}
-						if m.str("type") == "event" {
+						if m, _ := c.next(); m.str("type") == "event" {
 							rep.apply(m)
 						}
 					}
 					total.Add(1)
-					c.conn.CloseNow()
+					c.c.conn.CloseNow()
 				}
 			})
 		}
 	})
 	close(stop)
 	waitWriters()
-	converge(t, final, rep, db(t, url))
+	final.converge(db(t, url))
 	if total.Load() < 50 {
 		t.Fatalf("only %d rounds completed", total.Load())
 	}
-	t.Logf("%d rounds, %d writer transactions, final replica applied %d events", total.Load(), ops.Load(), rep.events)
+	t.Logf("%d rounds, %d writer transactions, final replica applied %d events (%d resumes after 4408)", total.Load(), ops.Load(), rep.events, final.resumes)
+}
+
+// follower follows Item:list, narrowed by filter, and Fence:list (for
+// fences) from a replica's last event, or, before the first, from since
+// (the hydration's cursor). When the server closes it for falling behind
+// (4408; on a loaded machine a connection's writer can fall a queue behind
+// the change stream, most of all when the server re-streams a backlog
+// after a restart) it resumes from there, as the SDK does (CONTRACT §3,
+// §5). A resync or another close fails the test.
+type follower struct {
+	t       *testing.T
+	base    string
+	filter  string
+	rep     *replica
+	since   string
+	c       *wsClient
+	sub     walrelay.Cursor // the current connection's subscribed cursor of Item:list
+	resumes int
+}
+
+// follow connects a follower.
+func follow(t *testing.T, base string, rep *replica, since, filter string) *follower {
+	t.Helper()
+	f := &follower{t: t, base: base, filter: filter, rep: rep, since: since}
+	f.connect()
+	return f
+}
+
+// connect opens a new connection and subscribes from the replica's
+// position.
+func (f *follower) connect() {
+	f.t.Helper()
+	since := f.since
+	if f.rep.events > 0 {
+		since = f.rep.last.String()
+	}
+	f.c = dial(f.t, f.base)
+	f.c.subscribe("f", "Fence:list", "")
+	f.c.send(map[string]any{"type": "subscribe", "ref": "s", "channel": "Item:list", "filter": f.filter, "since": since})
+	cur, err := walrelay.ParseCursor(f.c.nextOf("subscribed").str("cursor"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.sub = cur
+}
+
+// next returns the next message, and whether the connection was replaced
+// (after 4408) before it.
+func (f *follower) next() (m msg, resumed bool) {
+	f.t.Helper()
+	for {
+		m, code := f.c.nextOrClosed()
+		switch {
+		case m.str("type") == "resync":
+			f.t.Fatalf("resync (%s): the history should hold every change after the cursor", m.str("reason"))
+		case m != nil:
+			return m, resumed
+		case code != 4408:
+			f.t.Fatalf("connection closed: %v", code)
+		}
+		f.resumes++
+		resumed = true
+		f.connect()
+	}
+}
+
+// converge applies the follower's Item events to its replica until a
+// fence row arrives, then checks the replica equals the table.
+func (f *follower) converge(conn *pgx.Conn) {
+	f.t.Helper()
+	exec(f.t, conn, "insert into fences (note) values ('end')")
+	for {
+		m, resumed := f.next()
+		if resumed { // the new connection's Fence:list starts after that fence
+			exec(f.t, conn, "insert into fences (note) values ('end')")
+		}
+		if m.str("type") != "event" {
+			continue
+		}
+		if m.str("channel") == "Fence:list" {
+			break
+		}
+		f.rep.apply(m)
+	}
+	f.rep.mustEqualTable(conn)
 }
 
 // converge applies c's events to rep until the fence row arrives, then
-// checks rep equals the table.
+// checks rep equals the table. Unlike follower.converge it does not
+// resume: a close fails it.
 func converge(t *testing.T, c *wsClient, rep *replica, conn *pgx.Conn) {
 	t.Helper()
 	exec(t, conn, "insert into fences (note) values ('end')")
@@ -276,13 +354,19 @@ func converge(t *testing.T, c *wsClient, rep *replica, conn *pgx.Conn) {
 		}
 		rep.apply(m)
 	}
-	want := tableState(t, conn, "true")
-	if len(rep.rows) != len(want) {
-		t.Fatalf("replica has %d rows, table %d", len(rep.rows), len(want))
+	rep.mustEqualTable(conn)
+}
+
+// mustEqualTable fails unless the replica holds the table's rows.
+func (r *replica) mustEqualTable(conn *pgx.Conn) {
+	r.t.Helper()
+	want := tableState(r.t, conn, "true")
+	if len(r.rows) != len(want) {
+		r.t.Fatalf("replica has %d rows, table %d", len(r.rows), len(want))
 	}
-	for id, r := range want {
-		if rep.rows[id] != r {
-			t.Fatalf("row %d: replica %+v, table %+v", id, rep.rows[id], r)
+	for id, row := range want {
+		if r.rows[id] != row {
+			r.t.Fatalf("row %d: replica %+v, table %+v", id, r.rows[id], row)
 		}
 	}
 }
