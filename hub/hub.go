@@ -10,9 +10,11 @@
 // transaction in one call that must not block. For small transactions the
 // hub never waits for a client: slow clients are the Receiver's business
 // (package ws closes them). Large transactions arrive in chunks
-// (walrelay.Txn.More); for those the hub waits, bounded, for each
-// Receiver's queue to have room (see Deliver), so that a big transaction
-// reaches a client with a small queue without being buffered whole.
+// (walrelay.Txn.More); for those, and for a whole transaction with more
+// deliveries for one Receiver than half its queue holds, the hub waits,
+// bounded, for each Receiver's queue to have room (see Deliver), so that a
+// big transaction reaches a client with a small queue without being
+// buffered whole.
 //
 // Authorization: every subscription carries an Access, its read permission
 // resolved by the caller. No event reaches a subscription that may not read
@@ -75,9 +77,10 @@ func WithHistory(maxEvents int, maxAge time.Duration) Option {
 	}
 }
 
-// WithChunkWait sets how long Deliver waits, per chunk of a chunked
-// transaction, for a Receiver to make room before handing it the rest
-// anyway (which closes a ws connection with 4408). Default 10 s.
+// WithChunkWait sets how long Deliver waits, for a part it flow-controls
+// (of a chunked transaction, or a large one, see Deliver), for a Receiver
+// to make room before handing it the rest anyway (which closes a ws
+// connection with 4408). Default 10 s.
 func WithChunkWait(d time.Duration) Option {
 	return func(h *Hub) {
 		if d > 0 {
@@ -251,14 +254,17 @@ func (h *Hub) startCursor() walrelay.Cursor {
 // it, see walrelay.Txn.More) to the matching subscriptions, records them in
 // the history, and hands each Receiver its deliveries in commit order.
 //
-// A transaction that arrives whole is handed on without ever blocking: one
-// Receive call per Receiver. The chunks of a chunked transaction are
-// flow-controlled: before handing a Receiver part of a chunk, Deliver waits
-// until the Receiver has room (Receiver.Room), up to the chunk wait
-// (WithChunkWait) without progress; a Receiver that makes no room in time
-// is handed the rest anyway, and overflows. Receivers are served
-// concurrently, so one slow client delays the others by at most the chunk
-// wait. The position moves only at the last chunk.
+// A transaction that arrives whole is handed on without blocking, one
+// Receive call per Receiver, except a Receiver's part that is larger than
+// half of its queue (see Bounded): that part, like every part of a chunked
+// transaction, is flow-controlled. Before handing such a part (or the rest
+// of it) on, Deliver waits until the Receiver has room (Receiver.Room), up
+// to the chunk wait (WithChunkWait) without progress; a Receiver that
+// makes no room in time is handed the rest anyway, and overflows. So a
+// transaction bigger than a client's queue reaches it at the pace it reads,
+// and a small one that does not fit closes it at once (package ws: 4408).
+// Receivers are served concurrently, so one slow client delays the others
+// by at most the chunk wait. The position moves only at the last chunk.
 //
 // A transaction whose CommitLSN is at or before the position (already
 // delivered, e.g. re-streamed after a reconnect or restart) is ignored, as
@@ -308,9 +314,9 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 	var b batch
 	b.epoch = h.epoch.Load()
 	// cmu is held while routing, so emitted messages see the custom
-	// channels' subscribers as they are, and, for a whole transaction,
-	// until the Receivers have their deliveries, so those keep their order
-	// with publishes on the same channels.
+	// channels' subscribers as they are, and until the Receivers have
+	// their deliveries (but those fed with flow control), so those keep
+	// their order with publishes on the same channels.
 	h.cmu.Lock()
 	for _, ev := range events {
 		if ev.Op == walrelay.OpMessage {
@@ -324,16 +330,10 @@ func (h *Hub) Deliver(ctx context.Context, txn *walrelay.Txn) error {
 			idx.route(ev, &b)
 		}
 	}
-	if chunked {
-		h.cmu.Unlock()
-		if err := h.feed(ctx, &b); err != nil {
-			return err
-		}
-	} else {
-		for _, r := range b.order {
-			r.Receive(b.by[r])
-		}
-		h.cmu.Unlock()
+	wait := h.handOn(&b, chunked)
+	h.cmu.Unlock()
+	if err := h.feed(ctx, wait); err != nil {
+		return err
 	}
 	h.record(txn, events)
 	if txn.More {

@@ -48,8 +48,8 @@ type Receiver interface {
 	// overflowing, and a channel that is closed when that number may have
 	// grown (the Receiver's queue drained, or the Receiver closed). A
 	// closed Receiver reports a large room. The hub uses it for flow
-	// control of chunked transactions (see Hub.Deliver) and of replays
-	// (see Hub.Resume).
+	// control of chunked and large transactions (see Hub.Deliver) and of
+	// replays (see Hub.Resume).
 	Room() (n int, grown <-chan struct{})
 	// Resync tells the Receiver that subscription s can no longer be
 	// continued exactly (see Hub.Reset): the client must re-read and

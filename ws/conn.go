@@ -141,10 +141,15 @@ func (c *conn) Receive(ds []hub.Delivery) {
 
 // Room implements hub.Receiver: the free room in the send queue, and a
 // channel closed when the write loop next takes what is queued (or the
-// connection ends). The hub waits on it while it hands on a chunked
-// transaction, so a big transaction reaches the client at the pace it
-// reads without overflowing the queue.
+// connection ends). The hub waits on it while it hands on a chunked or
+// large transaction, so a big transaction reaches the client at the pace
+// it reads without overflowing the queue.
 func (c *conn) Room() (int, <-chan struct{}) { return c.q.room() }
+
+// QueueCap implements hub.Bounded: the send queue's bound. The hub
+// flow-controls a transaction with more than half of it for this
+// connection, instead of overflowing the queue.
+func (c *conn) QueueCap() int { return c.q.max }
 
 // Resync implements hub.Receiver: it tells the client to re-read the
 // subscription's channel over HTTP.

@@ -233,94 +233,116 @@ func (s *Server) oneConn() *conn {
 	return nil
 }
 
-func TestChunkedTransactionFlowControl(t *testing.T) {
-	const n, size, queue = 200_000, 5000, 1024
-	env := resumeEnv(t, Config{Limits: Limits{SendQueue: queue}}, nil)
-	c := env.dial()
-	c.subscribe("Message:list", "")
-	conn := env.srv.oneConn()
+// TestLargeTransactionFlowControl: a transaction with more deliveries for
+// a client than its queue holds reaches it whole, in order, at its pace:
+// chunked by cdc (more changes than its chunk), or whole (fewer changes
+// than the chunk: a 3,000-row INSERT).
+func TestLargeTransactionFlowControl(t *testing.T) {
+	for name, tc := range map[string]struct{ n, size int }{"chunked": {200_000, 5000}, "whole": {3000, 3000}} {
+		t.Run(name, func(t *testing.T) {
+			env := resumeEnv(t, Config{}, nil) // the default send_queue
+			queue := env.srv.cfg.SendQueue
+			if queue >= tc.n {
+				t.Fatalf("send queue %d holds the whole transaction", queue)
+			}
+			c := env.dial()
+			c.subscribe("Message:list", "")
+			conn := env.srv.oneConn()
 
-	done := make(chan error, 1)
-	var maxHistory int
-	go func() {
-		var err error
-		maxHistory, err = env.deliverChunked(n, size, "x")
-		done <- err
-	}()
-	got, err := readIDs(c, n)
-	if err != nil {
-		t.Fatalf("after %d events: %v (close status %v)", got, err, websocket.CloseStatus(err))
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if peak := conn.q.maxQueued(); peak > queue {
-		t.Fatalf("queue held %d messages, bound %d", peak, queue)
-	}
-	if maxHistory > hub.DefaultMaxEvents {
-		t.Fatalf("hub history held %d events", maxHistory)
-	}
-	// The connection is healthy and the position moved past the transaction.
-	env.deliver(env.ins(n, 5))
-	if m := c.one(); m["id"] != float64(n) {
-		t.Fatalf("after: %v", m)
+			done := make(chan error, 1)
+			var maxHistory int
+			go func() {
+				var err error
+				maxHistory, err = env.deliverChunked(tc.n, tc.size, "x")
+				done <- err
+			}()
+			got, err := readIDs(c, tc.n)
+			if err != nil {
+				t.Fatalf("after %d events: %v (close status %v)", got, err, websocket.CloseStatus(err))
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if peak := conn.q.maxQueued(); peak > queue {
+				t.Fatalf("queue held %d messages, bound %d", peak, queue)
+			}
+			if maxHistory > hub.DefaultMaxEvents {
+				t.Fatalf("hub history held %d events", maxHistory)
+			}
+			// The connection is healthy and the position moved past the transaction.
+			env.deliver(env.ins(tc.n, 5))
+			if m := c.one(); m["id"] != float64(tc.n) {
+				t.Fatalf("after: %v", m)
+			}
+		})
 	}
 }
 
-func TestChunkedTransactionStalledClientClosed(t *testing.T) {
-	const n, size = 20_000, 500
-	// The chunk wait restarts whenever a receiver makes room, and an
-	// overflowed queue has room for anything, so only the stalled client
-	// waits it out, once. It is long enough that the fast client, starved
-	// of CPU on a loaded machine, still makes room in time.
-	env := mustEnvFull(t, Config{Limits: Limits{SendQueue: 64}, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, true,
-		func(s *httptest.Server) { s.Listener = smallBufListener{s.Listener} }, nil, hub.WithChunkWait(3*time.Second))
-	stalled := dialSmallBuf(t, env.url)
-	stalled.subscribe("Message:list", "")
-	stalledConn := env.srv.oneConn()
-	fast := env.dial()
-	fast.subscribe("Message:list", "")
+// TestLargeTransactionStalledClientClosed: while a large transaction is
+// flow-controlled, a client that stops reading is closed with 4408 and the
+// others receive all of it.
+func TestLargeTransactionStalledClientClosed(t *testing.T) {
+	for name, tc := range map[string]struct{ n, size int }{"chunked": {20_000, 500}, "whole": {2000, 2000}} {
+		t.Run(name, func(t *testing.T) {
+			// The chunk wait restarts whenever a receiver makes room, and an
+			// overflowed queue has room for anything, so only the stalled client
+			// waits it out, once. It is long enough that the fast client, starved
+			// of CPU on a loaded machine, still makes room in time.
+			env := mustEnvFull(t, Config{Limits: Limits{SendQueue: 64}, BatchWindow: -1, WriteTimeout: 20 * time.Second}, testSchema(), nil, true,
+				func(s *httptest.Server) { s.Listener = smallBufListener{s.Listener} }, nil, hub.WithChunkWait(3*time.Second))
+			stalled := dialSmallBuf(t, env.url)
+			stalled.subscribe("Message:list", "")
+			stalledConn := env.srv.oneConn()
+			fast := env.dial()
+			fast.subscribe("Message:list", "")
 
-	// The stalled client reads nothing until its queue has overflowed;
-	// then it reads what was written before and must find the 4408 close.
-	// (It starts at once rather than after the fast client, whose pace
-	// under load must not decide whether the server's blocked write to the
-	// stalled client outlasts WriteTimeout.)
-	stalledClose := make(chan error, 1)
-	go func() {
-		select {
-		case <-stalledConn.q.over:
-		case <-time.After(60 * time.Second):
-			stalledClose <- errors.New("the stalled client's queue never overflowed")
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		for {
-			if _, _, err := stalled.ws.Read(ctx); err != nil {
-				if st := websocket.CloseStatus(err); st != closeTooSlow {
-					stalledClose <- fmt.Errorf("stalled client close status %v, want 4408 (%v)", st, err)
+			// The stalled client reads nothing until its queue has overflowed;
+			// then it reads what was written before and must find the 4408 close.
+			// (It starts at once rather than after the fast client, whose pace
+			// under load must not decide whether the server's blocked write to the
+			// stalled client outlasts WriteTimeout.)
+			stalledClose := make(chan error, 1)
+			go func() {
+				select {
+				case <-stalledConn.q.over:
+				case <-time.After(60 * time.Second):
+					stalledClose <- errors.New("the stalled client's queue never overflowed")
 					return
 				}
-				stalledClose <- nil
-				return
-			}
-		}
-	}()
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				for {
+					if _, _, err := stalled.ws.Read(ctx); err != nil {
+						if st := websocket.CloseStatus(err); st != closeTooSlow {
+							stalledClose <- fmt.Errorf("stalled client close status %v, want 4408 (%v)", st, err)
+							return
+						}
+						stalledClose <- nil
+						return
+					}
+				}
+			}()
 
-	done := make(chan error, 1)
-	go func() {
-		_, err := env.deliverChunked(n, size, strings.Repeat("y", 1024))
-		done <- err
-	}()
-	if got, err := readIDs(fast, n); err != nil {
-		t.Fatalf("fast client after %d events: %v", got, err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-stalledClose; err != nil {
-		t.Fatal(err)
+			done := make(chan error, 1)
+			go func() {
+				_, err := env.deliverChunked(tc.n, tc.size, strings.Repeat("y", 1024))
+				done <- err
+			}()
+			if got, err := readIDs(fast, tc.n); err != nil {
+				t.Fatalf("fast client after %d events: %v", got, err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-stalledClose; err != nil {
+				t.Fatal(err)
+			}
+			// The fast client is still served.
+			env.deliver(env.ins(tc.n, 5))
+			if m := fast.one(); m["id"] != float64(tc.n) {
+				t.Fatalf("fast client after: %v", m)
+			}
+		})
 	}
 }
 

@@ -96,9 +96,11 @@ func TestPerUserSmoke(t *testing.T) {
 }
 
 func TestIngestSmoke(t *testing.T) {
-	r := smoke(t, "ingest", "--database-url", pgtest.MustDatabase(t), "--rows", "1000", "--slot", "load_ingest")
+	// More rows than the default send queue holds, fewer than cdc's chunk:
+	// one whole transaction the hub must flow-control.
+	r := smoke(t, "ingest", "--database-url", pgtest.MustDatabase(t), "--rows", "3000", "--slot", "load_ingest")
 	exact(t, r, 1)
-	if g := r.Ingest; g == nil || g.Rows != 1000 || g.RecvS <= 0 || g.Ratio <= 0 {
+	if g := r.Ingest; g == nil || g.Rows != 3000 || g.RecvS <= 0 || g.Ratio <= 0 {
 		t.Fatalf("ingest figures = %+v", r.Ingest)
 	}
 }
