@@ -317,3 +317,41 @@ func TestAuthzInjection(t *testing.T) {
 		t.Fatalf("%d rows changed", n)
 	}
 }
+
+// A write the rule refuses is forbidden even when it also breaks a
+// constraint: a refused caller never learns from a 409 that a unique
+// value or a referenced row exists. A permitted caller still gets the 409.
+func TestRefusedWriteHidesConstraints(t *testing.T) {
+	const ddl = `
+create table teams (id int primary key);
+insert into teams values (1);
+create table handles (id serial primary key, owner text not null, handle text unique not null, team_id int references teams);
+insert into handles (owner, handle) values ('alice', 'taken'), ('bob', 'bobs');`
+	models := []*walrelay.Model{{
+		Name: "Handle", Schema: "public", Table: "handles", Path: "handles", Owner: "owner",
+		Permissions: map[string]string{"read": "isOwner", "create": "isOwner", "update": "isOwner"},
+	}}
+	e := mustAPI(t, ddl, models, authz.VerifierConfig{Secret: testSecret}, rest.Config{Limits: rest.Limits{RequestsPerSecond: -1}})
+	bob := bearer(t, jwt.MapClaims{"sub": "bob"})
+	alice := bearer(t, jwt.MapClaims{"sub": "alice"})
+
+	// bob posing as alice: the unique handle and the missing team stay secret.
+	e.doAs(t, bob, "POST", "/api/handles", `{"owner":"alice","handle":"taken"}`).want(t, 403, "forbidden")
+	e.doAs(t, bob, "POST", "/api/handles", `{"owner":"alice","handle":"new","team_id":2}`).want(t, 403, "forbidden")
+	e.doAs(t, bob, "POST", "/api/handles", `{"handle":"taken"}`).want(t, 403, "forbidden") // owner missing: the rule cannot hold
+	// Writing as himself, the same conflicts are his to know.
+	e.doAs(t, bob, "POST", "/api/handles", `{"owner":"bob","handle":"taken"}`).want(t, 409, "conflict")
+	e.doAs(t, bob, "POST", "/api/handles", `{"owner":"bob","handle":"new","team_id":2}`).want(t, 409, "conflict")
+	// An update that would give bob's row away and take a used handle.
+	e.doAs(t, bob, "PATCH", "/api/handles/2", `{"owner":"alice","handle":"taken"}`).want(t, 403, "forbidden")
+	e.doAs(t, bob, "PATCH", "/api/handles/2", `{"handle":"taken"}`).want(t, 409, "conflict")
+	// Nothing changed.
+	r := e.doAs(t, alice, "GET", "/api/handles", "").want(t, 200, "")
+	if items := r.items(t); len(items) != 1 || items[0]["handle"] != "taken" {
+		t.Fatalf("alice's handles: %s", r.raw)
+	}
+	r = e.doAs(t, bob, "GET", "/api/handles", "").want(t, 200, "")
+	if items := r.items(t); len(items) != 1 || items[0]["handle"] != "bobs" {
+		t.Fatalf("bob's handles: %s", r.raw)
+	}
+}

@@ -22,15 +22,15 @@ func writeError(err error, column string) error {
 	}
 	switch {
 	case pg.Code == "23505":
-		return fmt.Errorf("%w: duplicate value violates unique constraint %q", walrelay.ErrConflict, pg.ConstraintName)
+		return constraintError{fmt.Errorf("%w: duplicate value violates unique constraint %q", walrelay.ErrConflict, pg.ConstraintName)}
 	case pg.Code == "23503":
-		return fmt.Errorf("%w: foreign key constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)
+		return constraintError{fmt.Errorf("%w: foreign key constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)}
 	case pg.Code == "23P01":
-		return fmt.Errorf("%w: exclusion constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)
+		return constraintError{fmt.Errorf("%w: exclusion constraint %q is violated", walrelay.ErrConflict, pg.ConstraintName)}
 	case pg.Code == "23502":
-		return fmt.Errorf("%w: column %q must not be null", walrelay.ErrUnprocessable, pg.ColumnName)
+		return constraintError{fmt.Errorf("%w: column %q must not be null", walrelay.ErrUnprocessable, pg.ColumnName)}
 	case pg.Code == "23514":
-		return fmt.Errorf("%w: check constraint %q is violated", walrelay.ErrUnprocessable, pg.ConstraintName)
+		return constraintError{fmt.Errorf("%w: check constraint %q is violated", walrelay.ErrUnprocessable, pg.ConstraintName)}
 	case pg.Code == "428C9":
 		return fmt.Errorf("%w: a generated column cannot be written", walrelay.ErrBadRequest)
 	case strings.HasPrefix(pg.Code, "22"):
@@ -40,6 +40,19 @@ func writeError(err error, column string) error {
 		return fmt.Errorf("%w: invalid value (%s)", walrelay.ErrUnprocessable, dataProblem(pg.Code))
 	}
 	return fmt.Errorf("postgres error %s: %w", pg.Code, err)
+}
+
+// constraintError marks a write's integrity constraint violation (SQLSTATE
+// class 23): it tells about other rows or the table, so a caller whose write
+// the rule refuses must get forbidden instead (see Store.mayCreate).
+type constraintError struct{ error }
+
+func (e constraintError) Unwrap() error { return e.error }
+
+// isConstraintError reports whether err is, or wraps, a constraintError.
+func isConstraintError(err error) bool {
+	var c constraintError
+	return errors.As(err, &c)
 }
 
 // readError translates a Postgres error from a read: a data exception

@@ -47,6 +47,9 @@ func (s *Store) Create(ctx context.Context, g Guard, m *walrelay.Model, data map
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := s.write(ctx, tx, m, sql+" returning "+fullList(m), args, sets)
 		if err != nil {
+			if isConstraintError(err) && !s.mayWrite(ctx, g, m, "create", nil, sets, args) {
+				return fmt.Errorf("%w: may not create this %s", walrelay.ErrForbidden, m.Name)
+			}
 			return err
 		}
 		if len(rows) != 1 {
@@ -106,6 +109,9 @@ func (s *Store) Update(ctx context.Context, g Guard, m *walrelay.Model, id strin
 			sql := "update " + tableIdent(m) + " set " + strings.Join(parts, ", ") + " where " + pkMatch(m, len(args)) + " returning " + fullList(m)
 			rows, err := s.write(ctx, tx, m, sql, args, sets)
 			if err != nil {
+				if isConstraintError(err) && !s.mayWrite(ctx, g, m, "update", old, sets, args) {
+					return fmt.Errorf("%w: may not make this change to %s", walrelay.ErrForbidden, m.Name)
+				}
 				return err
 			}
 			if len(rows) != 1 {
@@ -225,4 +231,49 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *walrelay.Model, sql str
 		return nil, writeError(err, s.badColumn(ctx, sets, args))
 	}
 	return out, nil
+}
+
+// mayWrite asks g whether it may make a write ("create" or "update") that
+// failed on a constraint before the rule could see the stored row, so that a
+// caller whose write the rule refuses learns nothing from the constraint
+// (that a referenced id or a unique value exists). The row it asks about is
+// base (the old row of an update; nothing for a create) with the sent
+// values over it, typed by Postgres through the write's own casts in a
+// select that touches no table. A rule that needs a create's column
+// default sees it as absent: that errs towards forbidden, never towards
+// telling.
+func (s *Store) mayWrite(ctx context.Context, g Guard, m *walrelay.Model, action string, base walrelay.Row, sets []assignment, args []any) bool {
+	row := make(walrelay.Row, len(base)+len(sets))
+	for k, v := range base {
+		row[k] = v
+	}
+	if len(sets) > 0 {
+		exprs := make([]string, len(sets))
+		for i, a := range sets {
+			exprs[i] = a.expr + " as " + quoteIdent(a.col.Name)
+		}
+		// The write's transaction is aborted: ask on the pool. Its
+		// placeholders are the first len(args) of the write's; an
+		// update's key comes after them and is not bound here.
+		n := 0
+		for _, a := range sets {
+			for _, mm := range placeholderRe.FindAllStringSubmatch(a.expr, -1) {
+				if k, err := strconv.Atoi(mm[1]); err == nil && k > n {
+					n = k
+				}
+			}
+		}
+		rows, err := s.pool.Query(ctx, "select "+strings.Join(exprs, ", "), append([]any{textFormat}, args[:n]...)...)
+		if err != nil {
+			return false
+		}
+		got, err := s.collect(rows, len(sets))
+		if err != nil || len(got) != 1 {
+			return false
+		}
+		for k, v := range got[0] {
+			row[k] = v
+		}
+	}
+	return g.Allow(m, action, row)
 }
