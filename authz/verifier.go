@@ -127,7 +127,10 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig, logger *slog.Logger) (
 // Anonymous reports whether clients without a token are let in.
 func (v *Verifier) Anonymous() bool { return v.cfg.Anonymous }
 
-// Verify checks token and returns its claims and expiry. An empty token
+// Verify checks token and returns its claims and the time until which it
+// is accepted: its exp plus the leeway, the same bound this check applies,
+// so that a connection opened with a token is closed exactly when a new
+// request with it would be refused. An empty token
 // gives nil claims and a zero time when anonymous access is on. Errors wrap
 // walrelay.ErrUnauthorized and say why in client-safe words. Verify may
 // fetch the JWKS (see VerifierConfig); it never blocks on the rate limit.
@@ -154,7 +157,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, time.Time,
 		return nil, time.Time{}, fmt.Errorf("%w: invalid exp", walrelay.ErrUnauthorized)
 	}
 	claims := Claims(normalizeClaims(map[string]any(mc)).(map[string]any))
-	return claims, exp.Time, nil
+	return claims, exp.Time.Add(v.cfg.Leeway), nil
 }
 
 // keyFor picks the verification key for a token whose alg the parser has

@@ -94,8 +94,13 @@ func TestVerifyHS256(t *testing.T) {
 	t.Run("expired within leeway", func(t *testing.T) {
 		e := claimsIn(-10 * time.Second)
 		e["iss"], e["aud"] = "me", "app"
-		if _, _, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", e)); err != nil {
+		_, until, err := v.Verify(context.Background(), sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", e))
+		if err != nil {
 			t.Errorf("Verify: %v", err)
+		}
+		// Accepted until exp plus the leeway: 20 s from now, not 10 s ago.
+		if left := time.Until(until); left < 15*time.Second || left > DefaultLeeway {
+			t.Errorf("accepted for %v more, want about 20s", left)
 		}
 	})
 	t.Run("nbf in future", func(t *testing.T) {
