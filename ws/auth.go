@@ -118,8 +118,15 @@ func (c *conn) awaitAuth() {
 	})
 }
 
-// stopTimers stops the auth and expiry timers; serve calls it at the end.
+// stopTimers stops the auth, expiry and heartbeat timers; serve calls it
+// at the end.
 func (c *conn) stopTimers() {
+	c.hbMu.Lock()
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+		c.hbTimer = nil
+	}
+	c.hbMu.Unlock()
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}

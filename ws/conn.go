@@ -18,15 +18,19 @@ import (
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
-	log    *slog.Logger
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 	q      *queue
 	w      wire // the protocol spoken
 	// frameBuf is the write loop's buffer for batched frames, batchTimer
-	// its batch-window timer; write loop only.
+	// its batch-window timer, lastFrame when it last wrote a frame; write
+	// loop only (one runs at a time, see queue).
 	frameBuf   []byte
 	batchTimer *time.Timer
+	lastFrame  time.Time
+	// hbTimer runs heartbeat every Heartbeat; nil once stopped (hbMu).
+	hbMu    sync.Mutex
+	hbTimer *time.Timer
 	// writing is when the frame being written started (Unix nanoseconds),
 	// 0 between writes; the server's write watchdog reads it.
 	writing atomic.Int64
@@ -67,14 +71,11 @@ type conn struct {
 
 // newConn makes a connection on wc that speaks the protocol proto returns
 // for it.
-func newConn(s *Server, wc *websocket.Conn, log *slog.Logger, proto func(*conn) wire) *conn {
+func newConn(s *Server, wc *websocket.Conn, proto func(*conn) wire) *conn {
 	wc.SetReadLimit(s.cfg.MaxMessageBytes)
 	ctx, cancel := context.WithCancel(context.Background())
-	q := newQueue(s.cfg.SendQueue)
-	q.dropped = s.countDropped
 	c := &conn{
-		s: s, ws: wc, log: log, ctx: ctx, cancel: cancel,
-		q:          q,
+		s: s, ws: wc, ctx: ctx, cancel: cancel,
 		subs:       map[string]*subscription{},
 		limiter:    newBucket(s.cfg.MessagesPerSecond),
 		custom:     map[string]*customSub{},
@@ -82,20 +83,20 @@ func newConn(s *Server, wc *websocket.Conn, log *slog.Logger, proto func(*conn) 
 		closing:    make(chan struct{}),
 		reqSlots:   make(chan struct{}, maxRequests),
 	}
+	c.q = newQueue(s.cfg.SendQueue, c.writeLoop)
+	c.q.dropped = s.countDropped
 	c.w = proto(c)
 	return c
 }
 
-// serve runs the connection: the write loop in a goroutine, the read loop
-// here, requests in goroutines of their own. It returns when all have ended
-// and the subscriptions are gone.
+// serve runs the connection: the read loop here, the write loop when there
+// is something to write (its queue starts it), the heartbeat on a timer,
+// requests in goroutines of their own. It returns when all have ended and
+// the subscriptions are gone.
 func (c *conn) serve() {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.writeLoop()
-	}()
+	c.hbMu.Lock()
+	c.hbTimer = time.AfterFunc(c.s.cfg.Heartbeat, c.heartbeat)
+	c.hbMu.Unlock()
 	c.readLoop()
 	c.cancel()
 	c.stopTimers()
@@ -107,9 +108,14 @@ func (c *conn) serve() {
 	for _, cs := range c.custom {
 		c.s.hub.UnsubscribeCustom(cs.hs) // leaves presence
 	}
-	wg.Wait()
+	c.q.wait()
 	_ = c.ws.CloseNow()
 }
+
+// logger is the server's logger with the connection's address. It is made
+// when something is logged, not kept: a logger per connection would cost
+// every idle connection a few hundred bytes.
+func (c *conn) logger() *slog.Logger { return c.s.logger.With("remote", c.remote) }
 
 // closeWith asks the write loop to close the connection with code. It never
 // blocks; the first code wins.
@@ -117,6 +123,7 @@ func (c *conn) closeWith(code websocket.StatusCode, why string) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeWhy = code, why
 		close(c.closing)
+		c.q.wakeWriter()
 	})
 }
 
@@ -135,7 +142,7 @@ func (c *conn) Receive(ds []hub.Delivery) {
 	}
 	items := c.w.items(ds)
 	if len(items) > 0 && !c.q.push(items...) {
-		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
+		c.logger().Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
 	}
 }
 
@@ -158,6 +165,6 @@ func (c *conn) Resync(s *hub.Subscription, reason string) { c.w.resync(s, reason
 // send queues one pre-encoded message.
 func (c *conn) send(b []byte) {
 	if !c.q.push(outItem{raw: b}) {
-		c.log.Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
+		c.logger().Info("websocket send queue full, closing", "queue", c.s.cfg.SendQueue)
 	}
 }

@@ -205,7 +205,7 @@ func (c *conn) reauthorizeCustom() {
 		if ok && key != cs.key {
 			if err := c.checkMembership(cs.rules, claims, cs.params, name); err != nil {
 				if _, _, internal := errorCode(err); internal {
-					c.log.Error("websocket membership re-check failed", "err", err)
+					c.logger().Error("websocket membership re-check failed", "err", err)
 				}
 				ok = false
 			}

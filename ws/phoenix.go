@@ -148,7 +148,7 @@ func (w *phoenixWire) reply(m phxMsg, status string, response any) {
 func (w *phoenixWire) replyError(m phxMsg, err error) {
 	_, msg, internal := errorCode(err)
 	if internal {
-		w.c.log.Error("websocket request failed", "err", err)
+		w.c.logger().Error("websocket request failed", "err", err)
 	}
 	topic := m.Topic
 	if topic == "" {
@@ -264,7 +264,7 @@ func (w *phoenixWire) frames(items []outItem) ([][]byte, error) {
 		}
 		payload, err := it.msg.EncodedAs(phxEncoding, encodePhxPayload)
 		if err != nil {
-			w.c.log.Error("websocket encode", "err", err)
+			w.c.logger().Error("websocket encode", "err", err)
 			continue
 		}
 		if it.ph.ids != nil {

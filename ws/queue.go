@@ -20,6 +20,11 @@ type outItem struct {
 // queue would overflow, it marks the queue full and drops everything, and
 // the writer closes the connection (4408). room tells the hub how much
 // fits, for flow control of chunked transactions. Safe for concurrent use.
+//
+// The queue starts its writer: a goroutine that exists only while there is
+// something to do (items queued, an overflow, a wake). An idle connection
+// thus has no writing goroutine and no stack for one. The writer takes
+// items with next, which ends it (running false) once nothing is left.
 type queue struct {
 	max    int
 	mu     sync.Mutex
@@ -28,14 +33,74 @@ type queue struct {
 	closed bool
 	peak   int           // the most items ever queued at once
 	grown  chan struct{} // closed at the next drain or close; nil if none asked
-	notify chan struct{} // has a value when items were added
 	over   chan struct{} // closed on overflow
 	// dropped, when set, is told of what the queue drops.
 	dropped func([]outItem)
+
+	// writer is run in a goroutine of its own by start; running says one
+	// is, woken that wake was called since it last looked. writers counts
+	// them, for close.
+	writer  func()
+	running bool
+	woken   bool
+	writers sync.WaitGroup
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, notify: make(chan struct{}, 1), over: make(chan struct{})}
+// newQueue returns a queue of at most max items whose writer, when there
+// is something to write, is writer (nil: none; tests take items
+// themselves).
+func newQueue(max int, writer func()) *queue {
+	return &queue{max: max, over: make(chan struct{}), writer: writer}
+}
+
+// start runs the writer unless one runs or the queue is closed; called
+// with mu held. A running writer is marked woken, so it looks again
+// before it ends.
+func (q *queue) start() {
+	if q.closed || q.writer == nil {
+		return
+	}
+	if q.running {
+		q.woken = true
+		return
+	}
+	q.running = true
+	q.writers.Add(1)
+	go func() {
+		defer q.writers.Done()
+		q.writer()
+	}()
+}
+
+// wakeWriter makes the writer look at the connection (to close it): it
+// starts one if none runs.
+func (q *queue) wakeWriter() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.start()
+}
+
+// next is the writer's: it takes everything queued, waking whoever waits
+// for room. With nothing queued it reports false, and the writer must
+// return: the queue starts another when there is more to do. When the
+// writer was woken since its last look, next reports true (and maybe no
+// items) once, so the writer looks again.
+func (q *queue) next() ([]outItem, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	q.wake()
+	if len(items) > 0 {
+		q.woken = false
+		return items, true
+	}
+	if q.woken {
+		q.woken = false
+		return nil, true
+	}
+	q.running = false
+	return nil, false
 }
 
 // push appends items all or none. It reports false when this push
@@ -56,14 +121,12 @@ func (q *queue) push(items ...outItem) bool {
 		q.items = nil
 		close(q.over)
 		q.wake()
+		q.start() // to close the connection
 		return false
 	}
 	q.items = append(q.items, items...)
 	q.peak = max(q.peak, len(q.items))
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
+	q.start()
 	return true
 }
 
@@ -78,16 +141,6 @@ func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.items)
-}
-
-// drain takes everything queued, and wakes whoever waits for room.
-func (q *queue) drain() []outItem {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	items := q.items
-	q.items = nil
-	q.wake()
-	return items
 }
 
 // room returns how many items fit now and a channel closed when that may
@@ -105,8 +158,9 @@ func (q *queue) room() (int, <-chan struct{}) {
 	return q.max - len(q.items), q.grown
 }
 
-// close makes the queue drop everything from now on; the write loop calls
-// it when it ends.
+// close makes the queue drop everything from now on and start no writer;
+// the connection calls it when it ends. It does not wait for a running
+// writer (see wait): the writer may be the one closing.
 func (q *queue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -114,6 +168,12 @@ func (q *queue) close() {
 	q.drop(q.items)
 	q.items = nil
 	q.wake()
+}
+
+// wait closes the queue and waits until its writer has ended.
+func (q *queue) wait() {
+	q.close()
+	q.writers.Wait()
 }
 
 // wake closes grown. Called with mu held.

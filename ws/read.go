@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,10 +18,13 @@ import (
 // closing it only drains. It runs in the ServeHTTP goroutine.
 func (c *conn) readLoop() {
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		// No context: one that can be canceled costs a registration
+		// for every read. Whatever ends the connection closes the
+		// socket, which ends the read.
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
-			if st := websocket.CloseStatus(err); st == -1 && !errors.Is(err, c.ctx.Err()) {
-				c.log.Debug("websocket read", "err", err)
+			if st := websocket.CloseStatus(err); st == -1 && c.ctx.Err() == nil {
+				c.logger().Debug("websocket read", "err", err)
 			}
 			return
 		}
@@ -29,8 +33,22 @@ func (c *conn) readLoop() {
 			continue // closing: drain until the close handshake ends
 		default:
 		}
-		c.w.serveFrame(typ, data)
+		c.serveFrame(typ, data)
 	}
+}
+
+// serveFrame hands one client frame to the connection's protocol on a
+// goroutine of its own, and waits for it. Serving a message (a subscribe's
+// rules, decoding, the hub) takes a deeper stack than waiting for the next
+// one: run on the read loop's goroutine, it would leave that stack grown
+// for the connection's life, 4 KB more for every idle connection.
+func (c *conn) serveFrame(typ websocket.MessageType, data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.w.serveFrame(typ, data)
+	}()
+	<-done
 }
 
 // errClosing is admit's answer when the connection is closing (4429).
@@ -80,7 +98,7 @@ func (c *conn) handle(m inbound) error {
 func (c *conn) sendError(ref json.RawMessage, err error) {
 	code, msg, internal := errorCode(err)
 	if internal {
-		c.log.Error("websocket request failed", "err", err)
+		c.logger().Error("websocket request failed", "err", err)
 	}
 	c.send(marshal(errorMsg{Type: "error", Ref: ref, Code: code, Message: msg}))
 }

@@ -69,9 +69,9 @@ func (c *conn) request(msg inbound) error {
 	if errors.Is(err, walrelay.ErrSchemaChanged) && c.s.cfg.Refresher != nil {
 		// The table changed under the model version used: read the
 		// catalog again and retry once on the new version.
-		c.log.Warn("ws: the table changed under a request; reading the catalog again", "model", msg.Model, "err", err)
+		c.logger().Warn("ws: the table changed under a request; reading the catalog again", "model", msg.Model, "err", err)
 		if rerr := c.s.cfg.Refresher.Refresh(ctx); rerr != nil {
-			c.log.Error("ws: read the catalog", "err", rerr)
+			c.logger().Error("ws: read the catalog", "err", rerr)
 		} else {
 			data, cursor, err = c.run(ctx, msg)
 		}

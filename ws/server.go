@@ -152,7 +152,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 			return
 		}
 	}
-	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
+	wc, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.OriginPatterns})
 	if err != nil {
 		if authErr == nil && id.hasUser {
 			s.limits.releaseUser(id.user)
@@ -164,7 +164,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, tokenInRequest 
 		_ = wc.Close(closeUnauthorized, closeReason(authErr))
 		return
 	}
-	c := newConn(s, wc, s.logger.With("remote", r.RemoteAddr), proto)
+	c := newConn(s, wc, proto)
 	c.remote, c.started = r.RemoteAddr, time.Now()
 	switch {
 	case hasToken || s.auth.Anonymous():

@@ -32,7 +32,7 @@ func (s *Server) watchWrites() {
 		}
 		s.mu.Unlock()
 		for _, c := range stuck {
-			c.log.Debug("websocket write timed out, closing", "timeout", s.cfg.WriteTimeout)
+			c.logger().Debug("websocket write timed out, closing", "timeout", s.cfg.WriteTimeout)
 			_ = c.ws.CloseNow()
 		}
 	}

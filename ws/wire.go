@@ -84,7 +84,7 @@ func (w walrelayWire) frames(items []outItem) ([][]byte, error) {
 		}
 		return [][]byte{b}, nil
 	}
-	frame := appendFrame(c.frameBuf[:0], items, c.encode, func(err error) { c.log.Error("websocket encode", "err", err) })
+	frame := appendFrame(c.frameBuf[:0], items, c.encode, func(err error) { c.logger().Error("websocket encode", "err", err) })
 	if cap(frame) <= maxKeptFrame {
 		c.frameBuf = frame
 	}

@@ -8,56 +8,79 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeLoop is the connection's only writer. It sends what is queued as
-// one frame, at most one frame per BatchWindow: after a quiet spell the
-// first message goes out at once, and what is queued within the window
-// after a frame waits for the window's end and shares the next frame,
-// unless fullBatch messages are waiting already. It
-// pings every Heartbeat, and closes the connection: with 4408 when the
-// queue overflowed, with the code given to closeWith, or at once when a
-// write or ping fails. A write that takes longer than WriteTimeout is cut
-// off by the server's write watchdog (see watchWrites). It returns when the
-// connection ends.
+// writeLoop is the connection's only writer, run by its queue while there
+// is something to do (see queue): it ends when nothing is queued, and the
+// queue starts it again for the next message, so an idle connection has no
+// writing goroutine. It sends what is queued as one frame, at most one
+// frame per BatchWindow: after a quiet spell the first message goes out at
+// once, and what is queued within the window after a frame waits for the
+// window's end and shares the next frame, unless fullBatch messages are
+// waiting already. It closes the connection: with 4408 when the queue
+// overflowed, with the code given to closeWith, or at once when a write
+// fails. A write that takes longer than WriteTimeout is cut off by the
+// server's write watchdog (see watchWrites). Pings are the heartbeat's
+// (see conn.heartbeat).
 func (c *conn) writeLoop() {
-	defer c.cancel()
-	defer c.q.close()
-	heartbeat := time.NewTicker(c.s.cfg.Heartbeat)
-	defer heartbeat.Stop()
-	var last time.Time // when the last frame was written
 	for {
+		if c.ctx.Err() != nil {
+			return
+		}
 		if c.closeIfAsked() {
+			c.end()
 			return
 		}
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.q.over:
-		case <-c.closing:
-		case <-heartbeat.C:
-			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				c.log.Debug("websocket ping failed, closing", "err", err)
-				_ = c.ws.CloseNow()
-				return
+		// Waiting serves to gather small messages; a queue that already
+		// holds a frame's worth (a large transaction, a backlog) is
+		// written at once.
+		if w := c.s.cfg.BatchWindow; w > 0 && c.q.len() < fullBatch {
+			if wait := w - time.Since(c.lastFrame); wait > 0 && !c.waitBatch(wait) {
+				continue
 			}
-		case <-c.q.notify:
-			// Waiting serves to gather small messages; a queue that
-			// already holds a frame's worth (a large transaction, a
-			// backlog) is written at once.
-			if w := c.s.cfg.BatchWindow; w > 0 && c.q.len() < fullBatch {
-				if wait := w - time.Since(last); wait > 0 && !c.waitBatch(wait) {
-					continue
-				}
-			}
-			if err := c.flush(); err != nil {
-				c.log.Debug("websocket write failed, closing", "err", err)
-				_ = c.ws.CloseNow()
-				return
-			}
-			last = time.Now()
 		}
+		items, more := c.q.next()
+		if !more {
+			return
+		}
+		if err := c.flush(items); err != nil {
+			c.logger().Debug("websocket write failed, closing", "err", err)
+			_ = c.ws.CloseNow()
+			c.end()
+			return
+		}
+		if len(items) > 0 {
+			c.lastFrame = time.Now()
+		}
+	}
+}
+
+// end ends the connection from the writer's side: its context is canceled
+// (the read loop and requests stop) and the queue takes nothing more.
+func (c *conn) end() {
+	c.cancel()
+	c.q.close()
+}
+
+// heartbeat pings the client, and closes the connection when no pong comes
+// within WriteTimeout; then it runs again after Heartbeat. It runs on the
+// connection's heartbeat timer (a goroutine only while it pings).
+func (c *conn) heartbeat() {
+	if c.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.logger().Debug("websocket ping failed, closing", "err", err)
+		}
+		_ = c.ws.CloseNow()
+		return
+	}
+	c.hbMu.Lock()
+	defer c.hbMu.Unlock()
+	if c.hbTimer != nil {
+		c.hbTimer.Reset(c.s.cfg.Heartbeat)
 	}
 }
 
@@ -103,10 +126,9 @@ func (c *conn) waitBatch(d time.Duration) bool {
 	return false
 }
 
-// flush writes everything queued, as the connection's protocol frames it
-// (see wire.frames).
-func (c *conn) flush() error {
-	items := c.q.drain()
+// flush writes items, as the connection's protocol frames them (see
+// wire.frames).
+func (c *conn) flush(items []outItem) error {
 	if len(items) == 0 {
 		return nil
 	}
