@@ -72,7 +72,7 @@ func TestWALChangesReachSubscriber(t *testing.T) {
 	metrics, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	for _, name := range []string{"walrelay_replication_streaming 1", "walrelay_slot_retained_wal_bytes", "walrelay_subscriptions 1",
-		"walrelay_connections 1", "walrelay_events_dropped_total 0", "walrelay_send_queue_messages 0",
+		"walrelay_connections 1", "walrelay_events_dropped_total 0", "walrelay_frames_written_total", "walrelay_send_queue_messages 0",
 		"walrelay_send_queue_max_messages 0"} {
 		if !strings.Contains(string(metrics), name) {
 			t.Errorf("/metrics lacks %q", name)

@@ -68,6 +68,10 @@ func metricsHandler(consumer *cdc.Consumer, h *hub.Hub, node *cluster.Node, gw *
 				Help: "Event, custom-channel and presence messages written to WebSockets.",
 			}, func() float64 { return float64(gw.Stats().Delivered) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "walrelay_frames_written_total",
+				Help: "WebSocket data frames written; events delivered over frames is the messages a frame carries.",
+			}, func() float64 { return float64(gw.Stats().Frames) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "walrelay_events_dropped_total",
 				Help: "Messages not written: a send queue overflowed (4408), the connection had ended or its token had expired.",
 			}, func() float64 { return float64(gw.Stats().Dropped) }),

@@ -27,6 +27,9 @@ type Config struct {
 	// BatchWindow is how long the writer waits after the first queued
 	// message for more, so that they go out as one frame. Negative: none.
 	BatchWindow time.Duration
+	// Writers bounds the goroutines writing to connections at once (see
+	// writerPool); 0: one per CPU.
+	Writers int
 	// WriteTimeout bounds one frame write and one ping.
 	WriteTimeout time.Duration
 	// OriginPatterns lists the browser origins, besides the server's own

@@ -83,7 +83,7 @@ func newConn(s *Server, wc *websocket.Conn, proto func(*conn) wire) *conn {
 		closing:    make(chan struct{}),
 		reqSlots:   make(chan struct{}, maxRequests),
 	}
-	c.q = newQueue(s.cfg.SendQueue, c.writeLoop)
+	c.q = newQueue(s.cfg.SendQueue, func() { s.writers.schedule(c) })
 	c.q.dropped = s.countDropped
 	c.w = proto(c)
 	return c

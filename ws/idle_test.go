@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walrelay/walrelay"
 )
 
 // goroutinesIn counts the goroutines whose stack holds fn.
@@ -38,7 +40,7 @@ func TestIdleConnectionKeepsOneGoroutine(t *testing.T) {
 		clients[i].subscribe("Message:list", "")
 	}
 	for round := 1; round <= 3; round++ {
-		waitFor(t, "writers to end", func() bool { return goroutinesIn("ws.(*conn).writeLoop") == 0 })
+		waitFor(t, "writers to end", func() bool { return goroutinesIn("ws.(*writerPool).run") == 0 })
 		if got := goroutinesIn("ws.(*conn).readLoop"); got != n {
 			t.Fatalf("round %d: %d read loops, want %d", round, got, n)
 		}
@@ -104,5 +106,61 @@ func TestFrameWithTheUpgradeRequest(t *testing.T) {
 	}
 	if hdr[0] != 0x81 || string(body) != `{"type":"pong","ref":"early"}` {
 		t.Fatalf("got frame %x %s, want the pong to the early ping", hdr[0], body)
+	}
+}
+
+// stuckConns counts the connections whose frame write has taken longer
+// than d so far.
+func (s *Server) stuckConns(d time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if w := c.writing.Load(); w != 0 && time.Since(time.Unix(0, w)) > d {
+			n++
+		}
+	}
+	return n
+}
+
+// A client that stopped reading blocks the write to its socket once the
+// socket's buffers are full; it does not hold the writers from the other
+// clients, even with a single writer: the pool lets the blocked one go and
+// starts another.
+func TestStalledClientDoesNotHoldTheWriters(t *testing.T) {
+	env := mustEnv(t, Config{Writers: 1, WriteTimeout: time.Minute}, nil)
+	stalled := env.dial()
+	stalled.subscribe("Message:list", "")
+	reader := env.dial()
+	reader.subscribe("Message:list", "")
+	big := strings.Repeat("x", 256<<10)
+	ev := func(id int) *walrelay.Event {
+		return &walrelay.Event{Model: env.model("Message"), Op: walrelay.OpCreated,
+			New: walrelay.Row{"id": id, "room_id": 1, "body": big}}
+	}
+	var buf []msg
+	expect := func(id int) {
+		t.Helper()
+		m := reader.next(&buf)
+		if got := m["data"].(map[string]any)["id"]; got != float64(id) {
+			t.Fatalf("reader got event %v, want %d", got, id)
+		}
+	}
+	id := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for env.srv.stuckConns(50*time.Millisecond) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled client's write never blocked")
+		}
+		id++
+		env.deliver(ev(id))
+		expect(id)
+	}
+	// The stalled client's write is blocked; the reader still gets every
+	// event (frame() fails after 5 s without one).
+	for range 20 {
+		id++
+		env.deliver(ev(id))
+		expect(id)
 	}
 }

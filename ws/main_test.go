@@ -30,7 +30,7 @@ func checkLeaks() error {
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		var leaked []string
 		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "walrelay/ws.(*conn)") || strings.Contains(g, "walrelay/ws.(*Server)") {
+			if strings.Contains(g, "walrelay/ws.(*conn)") || strings.Contains(g, "walrelay/ws.(*Server)") || strings.Contains(g, "walrelay/ws.(*writerPool)") {
 				leaked = append(leaked, g)
 			}
 		}

@@ -21,10 +21,11 @@ type outItem struct {
 // the writer closes the connection (4408). room tells the hub how much
 // fits, for flow control of chunked transactions. Safe for concurrent use.
 //
-// The queue starts its writer: a goroutine that exists only while there is
-// something to do (items queued, an overflow, a wake). An idle connection
-// thus has no writing goroutine and no stack for one. The writer takes
-// items with next, which ends it (running false) once nothing is left.
+// The queue asks for its connection's turns (see conn.turn): schedule is
+// called when items arrive, the queue overflows or wakeWriter is called
+// while the connection has no turn coming. running says one is (scheduled,
+// in progress or waiting out the batch window): a connection has at most
+// one, so its writes stay in order, and an idle one costs nothing.
 type queue struct {
 	max    int
 	mu     sync.Mutex
@@ -37,27 +38,27 @@ type queue struct {
 	// dropped, when set, is told of what the queue drops.
 	dropped func([]outItem)
 
-	// writer is run in a goroutine of its own by start; running says one
-	// is, woken that wake was called since it last looked. writers counts
-	// them, for close.
-	writer  func()
-	running bool
-	woken   bool
-	writers sync.WaitGroup
+	// schedule asks for a turn; running says one is coming, woken that
+	// wakeWriter was called or items came since the turn took the queue.
+	// writers counts the turns coming, for wait.
+	schedule func()
+	running  bool
+	woken    bool
+	writers  sync.WaitGroup
 }
 
-// newQueue returns a queue of at most max items whose writer, when there
-// is something to write, is writer (nil: none; tests take items
+// newQueue returns a queue of at most max items that calls schedule for
+// a turn when there is something to do (nil: never; tests take items
 // themselves).
-func newQueue(max int, writer func()) *queue {
-	return &queue{max: max, over: make(chan struct{}), writer: writer}
+func newQueue(max int, schedule func()) *queue {
+	return &queue{max: max, over: make(chan struct{}), schedule: schedule}
 }
 
-// start runs the writer unless one runs or the queue is closed; called
-// with mu held. A running writer is marked woken, so it looks again
-// before it ends.
+// start asks for a turn unless one is coming or the queue is closed;
+// called with mu held. A turn in progress is marked woken, so that it
+// looks again before it ends.
 func (q *queue) start() {
-	if q.closed || q.writer == nil {
+	if q.closed || q.schedule == nil {
 		return
 	}
 	if q.running {
@@ -66,41 +67,51 @@ func (q *queue) start() {
 	}
 	q.running = true
 	q.writers.Add(1)
-	go func() {
-		defer q.writers.Done()
-		q.writer()
-	}()
+	q.schedule()
 }
 
-// wakeWriter makes the writer look at the connection (to close it): it
-// starts one if none runs.
+// wakeWriter makes the connection's next turn look at it (to close it),
+// asking for one if none is coming.
 func (q *queue) wakeWriter() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.start()
 }
 
-// next is the writer's: it takes everything queued, waking whoever waits
-// for room. With nothing queued it reports false, and the writer must
-// return: the queue starts another when there is more to do. When the
-// writer was woken since its last look, next reports true (and maybe no
-// items) once, so the writer looks again.
-func (q *queue) next() ([]outItem, bool) {
+// take is the turn's: it takes everything queued, waking whoever waits
+// for room.
+func (q *queue) take() []outItem {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
 	q.items = nil
+	q.woken = false
 	q.wake()
-	if len(items) > 0 {
+	return items
+}
+
+// again ends a turn: it reports whether the connection needs another
+// (items queued, or woken, since the turn took the queue); if not, it
+// has no turn coming until start.
+func (q *queue) again() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 || q.woken {
 		q.woken = false
-		return items, true
-	}
-	if q.woken {
-		q.woken = false
-		return nil, true
+		return true
 	}
 	q.running = false
-	return nil, false
+	q.writers.Done()
+	return false
+}
+
+// release ends the turn for good: the connection is ending, and close
+// has been or will be called.
+func (q *queue) release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.running = false
+	q.writers.Done()
 }
 
 // push appends items all or none. It reports false when this push

@@ -50,6 +50,7 @@ type Server struct {
 	logger  *slog.Logger
 	ruleLog *ruleLog
 	counts  counters
+	writers *writerPool // the connections' turns
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -77,6 +78,7 @@ func New(cfg Config, schema *walrelay.Schema, h *hub.Hub, st Store, auth Authent
 		cfg: cfg, schema: schema, hub: h, store: st, auth: auth, policy: policy,
 		limits: newConnLimits(cfg.MaxConnectionsPerIP, cfg.MaxConnectionsPerUser),
 		logger: logger, conns: map[*conn]struct{}{}, ruleLog: newRuleLog(logger),
+		writers: newWriterPool(cfg.Writers),
 	}
 	s.indexReadRules()
 	if cfg.Channels != nil && h != nil {

@@ -15,6 +15,7 @@ type Observer interface {
 type counters struct {
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
+	frames    atomic.Uint64
 }
 
 // Stats is a snapshot of the gateway's counters, for metrics.
@@ -26,6 +27,9 @@ type Stats struct {
 	// overflowed (the client is closed with 4408), the connection had
 	// ended, or its token had expired.
 	Delivered, Dropped uint64
+	// Frames counts the WebSocket data frames written: Delivered / Frames
+	// is how many messages a frame carries, on average (see BatchWindow).
+	Frames uint64
 }
 
 // Stats returns the gateway's counters. Safe to call at any time.
@@ -33,7 +37,8 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
-	return Stats{Connections: n, Delivered: s.counts.delivered.Load(), Dropped: s.counts.dropped.Load()}
+	return Stats{Connections: n, Delivered: s.counts.delivered.Load(), Dropped: s.counts.dropped.Load(),
+		Frames: s.counts.frames.Load()}
 }
 
 // QueueDepth returns the messages waiting in all connections' send queues

@@ -8,49 +8,63 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeLoop is the connection's only writer, run by its queue while there
-// is something to do (see queue): it ends when nothing is queued, and the
-// queue starts it again for the next message, so an idle connection has no
-// writing goroutine. It sends what is queued as one frame, at most one
-// frame per BatchWindow: after a quiet spell the first message goes out at
-// once, and what is queued within the window after a frame waits for the
-// window's end and shares the next frame, unless fullBatch messages are
-// waiting already. It closes the connection: with 4408 when the queue
-// overflowed, with the code given to closeWith, or at once when a write
-// fails. A write that takes longer than WriteTimeout is cut off by the
-// server's write watchdog (see watchWrites). Pings are the heartbeat's
-// (see conn.heartbeat).
-func (c *conn) writeLoop() {
-	for {
-		if c.ctx.Err() != nil {
-			return
-		}
-		if c.closeIfAsked() {
+// turn is the connection's share of the writers (see writerPool): it
+// writes what is queued as one frame, and reports whether the connection
+// needs another turn. The queue asks for turns while there is something to
+// do, one at a time, so an idle connection costs no goroutine. At most one
+// frame goes out per BatchWindow: after a quiet spell the first message
+// goes out at once; what is queued within the window after a frame waits
+// for the window's end (on the connection's timer, not a worker) and
+// shares the next frame, unless fullBatch messages are waiting already.
+// A turn closes the connection: with 4408 when the queue overflowed, with
+// the code given to closeWith (both on a goroutine of their own, as the
+// close handshake waits for the client), or at once when a write fails. A
+// write that takes longer than WriteTimeout is cut off by the server's
+// write watchdog (see watchWrites). Pings are the heartbeat's (see
+// conn.heartbeat).
+func (c *conn) turn() (again bool) {
+	if c.ctx.Err() != nil {
+		c.q.release()
+		return false
+	}
+	if c.closeAsked() {
+		go func() {
+			c.closeIfAsked()
 			c.end()
-			return
+			c.q.release()
+		}()
+		return false
+	}
+	// Waiting serves to gather small messages; a queue that already holds
+	// a frame's worth (a large transaction, a backlog) is written at once.
+	if w := c.s.cfg.BatchWindow; w > 0 && c.q.len() < fullBatch {
+		if wait := w - time.Since(c.lastFrame); wait > 0 {
+			c.later(wait)
+			return false
 		}
-		// Waiting serves to gather small messages; a queue that already
-		// holds a frame's worth (a large transaction, a backlog) is
-		// written at once.
-		if w := c.s.cfg.BatchWindow; w > 0 && c.q.len() < fullBatch {
-			if wait := w - time.Since(c.lastFrame); wait > 0 && !c.waitBatch(wait) {
-				continue
-			}
-		}
-		items, more := c.q.next()
-		if !more {
-			return
-		}
+	}
+	if items := c.q.take(); len(items) > 0 {
 		if err := c.flush(items); err != nil {
 			c.logger().Debug("websocket write failed, closing", "err", err)
 			_ = c.ws.CloseNow()
 			c.end()
-			return
+			c.q.release()
+			return false
 		}
-		if len(items) > 0 {
-			c.lastFrame = time.Now()
-		}
+		c.lastFrame = time.Now()
 	}
+	return c.q.again()
+}
+
+// later gives the connection its next turn after d, the rest of the batch
+// window; the turn stays the connection's meanwhile. The timer is the
+// connection's own, reused.
+func (c *conn) later(d time.Duration) {
+	if c.batchTimer == nil {
+		c.batchTimer = time.AfterFunc(d, func() { c.s.writers.schedule(c) })
+		return
+	}
+	c.batchTimer.Reset(d)
 }
 
 // end ends the connection from the writer's side: its context is canceled
@@ -88,8 +102,21 @@ func (c *conn) heartbeat() {
 // out the batch window: so many messages make a frame worth sending now.
 const fullBatch = 128
 
-// closeIfAsked closes the connection if the queue overflowed or closeWith
-// was called, and reports whether it did.
+// closeAsked reports whether the queue overflowed or closeWith was
+// called.
+func (c *conn) closeAsked() bool {
+	select {
+	case <-c.q.over:
+		return true
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeIfAsked closes the connection if the queue overflowed (4408) or
+// closeWith was called (its code), and reports whether it did.
 func (c *conn) closeIfAsked() bool {
 	select {
 	case <-c.q.over:
@@ -103,26 +130,6 @@ func (c *conn) closeIfAsked() bool {
 		return true
 	default:
 	}
-	return false
-}
-
-// waitBatch waits d, the rest of the batch window, so that messages queued
-// meanwhile share the frame. It reports false when the connection is to
-// close. The timer is the connection's own, reused.
-func (c *conn) waitBatch(d time.Duration) bool {
-	if c.batchTimer == nil {
-		c.batchTimer = time.NewTimer(d)
-	} else {
-		c.batchTimer.Reset(d)
-	}
-	select {
-	case <-c.batchTimer.C:
-		return true
-	case <-c.ctx.Done():
-	case <-c.q.over:
-	case <-c.closing:
-	}
-	c.batchTimer.Stop()
 	return false
 }
 
@@ -148,6 +155,7 @@ func (c *conn) flush(items []outItem) error {
 			return fmt.Errorf("write frame: %w", err)
 		}
 	}
+	c.s.counts.frames.Add(uint64(len(frames)))
 	c.s.sent(items, time.Now())
 	return nil
 }

@@ -71,20 +71,31 @@ func runIdle(ctx context.Context, o *options, sc *scenario, r *report) error {
 
 // goMemory scrapes the Go memory gauges from the server's /metrics.
 func goMemory(serverURL string) map[string]float64 {
+	return scrapeMetrics(serverURL, func(name string) bool {
+		return strings.HasPrefix(name, "go_memstats_") || name == "go_goroutines"
+	})
+}
+
+// scrapeMetrics reads the samples of /metrics whose names keep accepts,
+// summed over the servers of serverURL (comma-separated for a cluster);
+// a server that does not answer adds nothing.
+func scrapeMetrics(serverURL string, keep func(string) bool) map[string]float64 {
 	out := map[string]float64{}
-	resp, err := http.Get(serverURL + "/metrics")
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if ok && (strings.HasPrefix(name, "go_memstats_") || name == "go_goroutines") {
-			if v, err := strconv.ParseFloat(val, 64); err == nil {
-				out[name] = v
+	for _, u := range strings.Split(serverURL, ",") {
+		resp, err := http.Get(u + "/metrics")
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			name, val, ok := strings.Cut(sc.Text(), " ")
+			if ok && keep(name) {
+				if v, err := strconv.ParseFloat(val, 64); err == nil {
+					out[name] += v
+				}
 			}
 		}
+		resp.Body.Close()
 	}
 	return out
 }

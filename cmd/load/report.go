@@ -36,10 +36,11 @@ type report struct {
 	// arrived: the backlog the server had at the end.
 	LastAfterS float64 `json:"last_delivery_after_writes_s"`
 
-	CPU           cpuUse `json:"cpu"`
-	ServerPeakRSS int64  `json:"server_peak_rss_bytes,omitempty"`
-	ServerRSS     int64  `json:"server_rss_bytes,omitempty"`
-	SlotLag       *lag   `json:"slot_lag,omitempty"`
+	CPU           cpuUse  `json:"cpu"`
+	Frames        *frames `json:"server_frames,omitempty"`
+	ServerPeakRSS int64   `json:"server_peak_rss_bytes,omitempty"`
+	ServerRSS     int64   `json:"server_rss_bytes,omitempty"`
+	SlotLag       *lag    `json:"slot_lag,omitempty"`
 
 	Ingest *ingestFigures `json:"ingest,omitempty"`
 	Idle   *idleFigures   `json:"idle,omitempty"`
@@ -68,11 +69,22 @@ type lag struct {
 	ConfirmedBytes int64 `json:"unconfirmed_bytes"`
 }
 
+// frames is what the servers wrote in the window (from their /metrics):
+// WebSocket data frames per second and the messages a frame carried on
+// average (the batching).
+type frames struct {
+	PerSec           float64 `json:"per_s"`
+	MessagesPerFrame float64 `json:"messages_per_frame"`
+}
+
 // cpuSnap is a point in time for cpuUse.
 type cpuSnap struct {
 	at                             time.Time
 	server, postgres, tool, window float64
 	machine                        float64
+	// frames and delivered are the servers' counters, when they answered.
+	frames, delivered float64
+	counted           bool
 }
 
 func (e *env) cpuSnap() cpuSnap {
@@ -84,7 +96,24 @@ func (e *env) cpuSnap() cpuSnap {
 	if e.pgPID != 0 {
 		s.postgres = treeCPU(e.pgPID)
 	}
+	m := scrapeMetrics(e.serverURL, func(name string) bool {
+		return name == "walrelay_frames_written_total" || name == "walrelay_events_delivered_total"
+	})
+	s.frames = m["walrelay_frames_written_total"]
+	s.delivered = m["walrelay_events_delivered_total"]
+	_, s.counted = m["walrelay_frames_written_total"]
 	return s
+}
+
+// framesBetween is what the servers wrote between a and b; nil when they
+// did not tell.
+func framesBetween(a, b cpuSnap) *frames {
+	w := b.at.Sub(a.at).Seconds()
+	n := b.frames - a.frames
+	if !a.counted || !b.counted || w <= 0 || n <= 0 {
+		return nil
+	}
+	return &frames{PerSec: n / w, MessagesPerFrame: (b.delivered - a.delivered) / n}
 }
 
 func cpuBetween(a, b cpuSnap, known bool, cpus int) cpuUse {
@@ -196,6 +225,9 @@ func (r *report) print(w io.Writer) {
 			cu.Server, cu.Postgres, cu.Tool, 100*cu.ToolShare, cu.Others)
 	} else {
 		row("CPU in window", "load tool %.1f s (%.0f%% of the machine); server unknown (give --server-pid)", cu.Tool, 100*cu.ToolShare)
+	}
+	if f := r.Frames; f != nil {
+		row("server frames", "%.0f frames/s, %.2f messages per frame", f.PerSec, f.MessagesPerFrame)
 	}
 	if r.ServerPeakRSS > 0 {
 		row("server memory", "peak RSS %.1f MB, at end %.1f MB", float64(r.ServerPeakRSS)/(1<<20), float64(r.ServerRSS)/(1<<20))

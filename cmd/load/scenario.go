@@ -210,6 +210,7 @@ func runStream(ctx context.Context, o *options, sc *scenario, r *report) error {
 	r.Latency = f.lat.Summary()
 	r.WriterLagMaxMS = float64(w.maxLag) / float64(time.Millisecond)
 	r.CPU = cpuBetween(from, to, e.serverPID != 0, r.Machine.CPUs)
+	r.Frames = framesBetween(from, to)
 	r.finishServer(e)
 	r.OK = r.Checks.ok() && r.Checks.Delivered > 0
 	return e.stopServer()
