@@ -12,12 +12,12 @@ import (
 // Buffer sizes of a WebSocket connection, instead of the 4 KB each that
 // net/http's hijacked connection comes with. A connection holds both as
 // long as it lives, idle or not, so they are most of an idle connection's
-// memory. Client messages are small (a bigger one is read past the buffer);
-// an event frame up to writeBufSize goes out in one write, a bigger one in
-// two.
+// memory. Client messages are small (a bigger one is read past the
+// buffer). The write buffer only gathers a frame's header: the frame then
+// goes out in one write whatever its size (see frameWriter).
 const (
 	readBufSize  = 512
-	writeBufSize = 2048
+	writeBufSize = 16
 )
 
 // smallBuffers is the ResponseWriter a WebSocket upgrade is accepted on: its
@@ -54,5 +54,5 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, fmt.Errorf("read what came with the upgrade: %w", err)
 		}
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, writeBufSize)), nil
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(newFrameWriter(nc), writeBufSize)), nil
 }
