@@ -178,7 +178,9 @@ func FuzzExpandValue(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if v == "" || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\ufeff") || strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f || r >= 0x80 && r < 0xa0 }) >= 0 {
+		if v == "" || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\ufeff") || strings.IndexFunc(v, func(r rune) bool {
+			return r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f || r >= 0x80 && r < 0xa0
+		}) >= 0 {
 			return // YAML allows no other control characters in a document
 		}
 		for _, line := range []string{"k: ${V}", `k: "${V}"`, "k: '${V}'", "k: [${V}]"} {
