@@ -112,6 +112,15 @@ func (c *conn) serve() {
 	_ = c.ws.CloseNow()
 }
 
+// writeAge is how long the frame write in progress has taken at now (Unix
+// nanoseconds), 0 when none is. Safe from any goroutine.
+func (c *conn) writeAge(now int64) time.Duration {
+	if w := c.writing.Load(); w != 0 {
+		return time.Duration(now - w)
+	}
+	return 0
+}
+
 // logger is the server's logger with the connection's address. It is made
 // when something is logged, not kept: a logger per connection would cost
 // every idle connection a few hundred bytes.

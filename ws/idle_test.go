@@ -28,9 +28,9 @@ func goroutinesIn(fn string) int {
 }
 
 // An idle connection keeps one goroutine, its read loop: the writer exists
-// while there is something to write, and the read loop's stack does not
-// keep what serving a message grew. Events still reach every client after
-// their writers have ended, in order.
+// while there is something to write, and a message is served on a
+// goroutine that ends with it. Events still reach every client after their
+// writers have ended, in order.
 func TestIdleConnectionKeepsOneGoroutine(t *testing.T) {
 	env := mustEnv(t, Config{}, nil)
 	const n = 20
@@ -44,7 +44,7 @@ func TestIdleConnectionKeepsOneGoroutine(t *testing.T) {
 		if got := goroutinesIn("ws.(*conn).readLoop"); got != n {
 			t.Fatalf("round %d: %d read loops, want %d", round, got, n)
 		}
-		if got := goroutinesIn("ws.(*conn).w.serveFrame"); got != 0 {
+		if got := goroutinesIn("ws.(*conn).serveFrame"); got != 0 {
 			t.Fatalf("round %d: %d frames still being served", round, got)
 		}
 		env.deliver(env.ins(round, 1))
@@ -114,9 +114,9 @@ func TestFrameWithTheUpgradeRequest(t *testing.T) {
 func (s *Server) stuckConns(d time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	n, now := 0, time.Now().UnixNano()
 	for c := range s.conns {
-		if w := c.writing.Load(); w != 0 && time.Since(time.Unix(0, w)) > d {
+		if c.writeAge(now) > d {
 			n++
 		}
 	}

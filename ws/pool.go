@@ -173,11 +173,9 @@ func (p *writerPool) detachStuck() {
 	now := time.Now().UnixNano()
 	kept := p.workers[:0]
 	for _, w := range p.workers {
-		if c := w.cur.Load(); c != nil {
-			if t := c.writing.Load(); t != 0 && now-t > int64(stuckWrite) {
-				w.detached = true
-				continue
-			}
+		if c := w.cur.Load(); c != nil && c.writeAge(now) > stuckWrite {
+			w.detached = true
+			continue
 		}
 		kept = append(kept, w)
 	}

@@ -15,7 +15,8 @@ import (
 // readLoop reads client frames until the connection ends and hands each
 // to the connection's protocol (see wire.serveFrame), which answers bad
 // ones with errors and keeps the connection open. While the connection is
-// closing it only drains. It runs in the ServeHTTP goroutine.
+// closing it only drains. It runs in the connection's goroutine (see
+// serve).
 func (c *conn) readLoop() {
 	for {
 		// No context: one that can be canceled costs a registration

@@ -26,7 +26,7 @@ func (s *Server) watchWrites() {
 			return
 		}
 		for c := range s.conns {
-			if w := c.writing.Load(); w != 0 && (now-w > int64(s.cfg.WriteTimeout) || c.ctx.Err() != nil) {
+			if age := c.writeAge(now); age > 0 && (age > s.cfg.WriteTimeout || c.ctx.Err() != nil) {
 				stuck = append(stuck, c)
 			}
 		}

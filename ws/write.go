@@ -31,7 +31,6 @@ func (c *conn) turn() (again bool) {
 		go func() {
 			c.closeIfAsked()
 			c.end()
-			c.q.release()
 		}()
 		return false
 	}
@@ -48,7 +47,6 @@ func (c *conn) turn() (again bool) {
 			c.logger().Debug("websocket write failed, closing", "err", err)
 			_ = c.ws.CloseNow()
 			c.end()
-			c.q.release()
 			return false
 		}
 		c.lastFrame = time.Now()
@@ -67,11 +65,13 @@ func (c *conn) later(d time.Duration) {
 	c.batchTimer.Reset(d)
 }
 
-// end ends the connection from the writer's side: its context is canceled
-// (the read loop and requests stop) and the queue takes nothing more.
+// end ends the connection from the writer's side, in its last turn: its
+// context is canceled (the read loop and requests stop), the queue takes
+// nothing more, and the turn is over for good.
 func (c *conn) end() {
 	c.cancel()
 	c.q.close()
+	c.q.release()
 }
 
 // heartbeat pings the client, and closes the connection when no pong comes
